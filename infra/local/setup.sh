@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything the local stack needs, on a fresh Debian machine or an up-to-date one.
+# Idempotent: a second run checks and does nothing.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+need_apt=()
+pg_bin >/dev/null || need_apt+=(postgresql)
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v runuser >/dev/null || need_apt+=(util-linux)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    say "installing Debian packages: ${need_apt[*]}"
+    [ "$(id -u)" = 0 ] || die "installing ${need_apt[*]} needs root (sudo make setup)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+    # Debian's package starts a system cluster; ours are throwaway clusters of our own.
+    if command -v pg_lsclusters >/dev/null; then
+        pg_lsclusters -h 2>/dev/null | while read -r ver name _; do
+            pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true
+        done
+    fi
+fi
+pg_bin >/dev/null || die "PostgreSQL server binaries not found under /usr/lib/postgresql after install"
+
+req="$ROOT/infra/local/requirements.txt"
+stamp="$VENV/.requirements.sha256"
+want=$(sha256sum "$req" | cut -d' ' -f1)
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing Python tools into $VENV (moto, cargo-lambda, zig)"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    echo "$want" > "$stamp"
+fi
+"$VENV/bin/moto_server" --help >/dev/null || die "moto_server is not runnable in $VENV"
+PATH="$VENV/bin:$PATH" cargo lambda --version >/dev/null || die "cargo lambda is not runnable from $VENV"
+say "setup complete: $(PATH="$VENV/bin:$PATH" cargo lambda --version), moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)'), PostgreSQL $("$(pg_bin)/postgres" --version | awk '{print $3}')"

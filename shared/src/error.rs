@@ -1,0 +1,154 @@
+//! The crate's error enum, the Retryable/NonRetryable classification, and the Lambda `Diagnostic`
+//! every function returns.
+
+use std::fmt::Display;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use lambda_runtime::Diagnostic;
+
+use crate::redact;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SharedError {
+    #[error("configuration variable {var} {problem}: set it to {expected}")]
+    Config { var: String, problem: String, expected: String },
+
+    #[error("could not publish to SNS topic {topic}: {reason} (check the topic exists and the function may sns:Publish to it)")]
+    Publish { topic: String, reason: String, retryable: bool },
+
+    #[error("could not put {count} metric datapoints to CloudWatch namespace {namespace}: {reason} (check cloudwatch:PutMetricData permission)")]
+    PutMetrics { namespace: String, count: usize, reason: String, retryable: bool },
+}
+
+impl SharedError {
+    pub(crate) fn config(var: &str, problem: impl Into<String>, expected: impl Into<String>) -> Self {
+        Self::Config { var: var.to_string(), problem: problem.into(), expected: expected.into() }
+    }
+}
+
+/// Whether trying the same thing again later can succeed.
+pub trait Retryable {
+    fn retryable(&self) -> bool;
+}
+
+impl Retryable for SharedError {
+    fn retryable(&self) -> bool {
+        match self {
+            Self::Config { .. } => false,
+            Self::Publish { retryable, .. } | Self::PutMetrics { retryable, .. } => *retryable,
+        }
+    }
+}
+
+/// `error_type` of a Lambda error that a retry may fix (throttling, timeouts, 5xx, network).
+pub const RETRYABLE: &str = "Retryable";
+/// `error_type` of a Lambda error that needs a person (bad config, bad input, missing permission).
+pub const NON_RETRYABLE: &str = "NonRetryable";
+
+/// Turns any error of ours into the `Diagnostic` Lambda reports, with secrets redacted.
+pub fn diagnostic<E: Display + Retryable>(error: &E) -> Diagnostic {
+    Diagnostic {
+        error_type: if error.retryable() { RETRYABLE } else { NON_RETRYABLE }.to_string(),
+        error_message: redact::redact(&error.to_string()).into_owned(),
+    }
+}
+
+impl From<SharedError> for Diagnostic {
+    fn from(error: SharedError) -> Self {
+        diagnostic(&error)
+    }
+}
+
+/// Error codes AWS services use for throttling and transient faults.
+const TRANSIENT_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "ProvisionedThroughputExceededException",
+    "LimitExceededException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalError",
+    "InternalServiceError",
+    "InternalServiceErrorException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// Whether an AWS SDK error is worth retrying: network failures, timeouts, throttling and 5xx are;
+/// validation, not-found and access-denied are not.
+pub fn sdk_retryable<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ConstructionFailure(_) => false,
+        SdkError::ServiceError(service) => service
+            .err()
+            .code()
+            .is_some_and(|code| TRANSIENT_CODES.contains(&code)),
+        _ => false,
+    }
+}
+
+/// A one-line description of an AWS SDK error: the service's code and message where there is one,
+/// the whole cause chain otherwise (the SDK's own `Display` says only "service error").
+pub fn sdk_message<E, R>(error: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if let SdkError::ServiceError(service) = error {
+        let err = service.err();
+        match (err.code(), err.message()) {
+            (Some(code), Some(message)) => return format!("{code}: {message}"),
+            (Some(code), None) => return code.to_string(),
+            _ => {}
+        }
+    }
+    aws_smithy_types::error::display::DisplayErrorContext(error).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_errors_are_not_retryable_and_say_what_to_set() {
+        let err = SharedError::config("ALARM_TOPIC_ARN", "is not set", "the ARN of the alarms topic");
+        let d = diagnostic(&err);
+        assert_eq!(d.error_type, NON_RETRYABLE);
+        assert_eq!(
+            d.error_message,
+            "configuration variable ALARM_TOPIC_ARN is not set: set it to the ARN of the alarms topic"
+        );
+    }
+
+    #[test]
+    fn transient_failures_map_to_retryable() {
+        let err = SharedError::Publish { topic: "arn:aws:sns:us-east-1:1:reports".into(), reason: "Throttling".into(), retryable: true };
+        assert_eq!(diagnostic(&err).error_type, RETRYABLE);
+        let d: Diagnostic = err.into();
+        assert_eq!(d.error_type, RETRYABLE);
+    }
+
+    #[test]
+    fn diagnostics_never_carry_a_registered_secret() {
+        redact::register("diag-secret-value-42");
+        let err = SharedError::Publish {
+            topic: "t".into(),
+            reason: "server said diag-secret-value-42 was wrong".into(),
+            retryable: false,
+        };
+        let d = diagnostic(&err);
+        assert!(!d.error_message.contains("diag-secret-value-42"), "{}", d.error_message);
+        assert!(d.error_message.contains(redact::MASK));
+    }
+}
