@@ -48,7 +48,14 @@ sys.exit(1)
 PY
 }
 
-# True while the process in PIDFILE is alive.
+# True while process PID runs. A zombie (exited, not yet reaped by a parent that may never reap
+# it, such as a sandbox's init) has stopped: it holds no port and no file.
+running() {
+    kill -0 "$1" 2>/dev/null || return 1
+    [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != "Z" ]
+}
+
+# True while the process in PIDFILE runs.
 alive() {
-    [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+    [ -f "$1" ] && running "$(cat "$1")"
 }

@@ -13,9 +13,9 @@ stop_pid() {
     local pidfile=$1 pid
     [ -f "$pidfile" ] || return 0
     pid=$(cat "$pidfile")
-    if kill -0 "$pid" 2>/dev/null; then
+    if running "$pid"; then
         kill "$pid" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq 50); do running "$pid" || break; sleep 0.1; done
         kill -9 "$pid" 2>/dev/null || true
     fi
     rm -f "$pidfile"
@@ -43,6 +43,6 @@ fi
 rm -f "$dir/env"
 
 left=""
-for pid in $pids; do kill -0 "$pid" 2>/dev/null && left="$left $pid"; done
+for pid in $pids; do running "$pid" && left="$left $pid"; done
 [ -z "$left" ] || die "processes of the stack in $dir are still running:$left"
 say "local stack in $dir stopped"

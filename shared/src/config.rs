@@ -24,13 +24,17 @@ enum Source {
 impl Vars {
     /// Reads the process environment.
     pub fn from_env() -> Self {
-        Self { source: Source::Process }
+        Self {
+            source: Source::Process,
+        }
     }
 
     /// A fixed set of variables, for tests and for building config from an event.
     pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
         let map = pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-        Self { source: Source::Fixed(map) }
+        Self {
+            source: Source::Fixed(map),
+        }
     }
 
     /// The variable's value; unset and empty (after trimming) are the same thing.
@@ -91,7 +95,11 @@ impl Vars {
         if allowed.contains(&value.as_str()) {
             Ok(value)
         } else {
-            Err(SharedError::config(name, "has an unknown value", format!("one of {}", allowed.join(", "))))
+            Err(SharedError::config(
+                name,
+                "has an unknown value",
+                format!("one of {}", allowed.join(", ")),
+            ))
         }
     }
 
@@ -142,7 +150,9 @@ mod tests {
 
     #[test]
     fn a_missing_required_variable_names_itself_and_the_expected_form() {
-        let err = vars(&[]).required("REPORT_TOPIC_ARN", "the ARN of the reports SNS topic").unwrap_err();
+        let err = vars(&[])
+            .required("REPORT_TOPIC_ARN", "the ARN of the reports SNS topic")
+            .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("REPORT_TOPIC_ARN"), "{msg}");
         assert!(msg.contains("is not set"), "{msg}");
@@ -174,13 +184,22 @@ mod tests {
         assert!(parse_duration("30").unwrap_err().contains("no unit"));
         assert!(parse_duration("").is_err());
         assert!(parse_duration("5 fortnights").is_err());
-        let err = vars(&[("CLEANUP_GRACE", "7")]).duration("CLEANUP_GRACE", "7d").unwrap_err().to_string();
-        assert!(err.contains("CLEANUP_GRACE") && err.contains("90s, 15m or 30d"), "{err}");
+        let err = vars(&[("CLEANUP_GRACE", "7")])
+            .duration("CLEANUP_GRACE", "7d")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("CLEANUP_GRACE") && err.contains("90s, 15m or 30d"),
+            "{err}"
+        );
     }
 
     #[test]
     fn duration_default_applies_when_unset() {
-        assert_eq!(vars(&[]).duration("ROUTING_CACHE_TTL", "5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(
+            vars(&[]).duration("ROUTING_CACHE_TTL", "5m").unwrap(),
+            Duration::from_secs(300)
+        );
     }
 
     #[test]
@@ -190,7 +209,11 @@ mod tests {
         assert!(!v.bool("B", true).unwrap());
         assert!(!v.bool("C", true).unwrap());
         assert!(v.bool("UNSET", true).unwrap());
-        assert!(v.bool("D", true).unwrap_err().to_string().contains("true or false"));
+        assert!(v
+            .bool("D", true)
+            .unwrap_err()
+            .to_string()
+            .contains("true or false"));
     }
 
     #[test]

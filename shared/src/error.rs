@@ -12,18 +12,35 @@ use crate::redact;
 #[derive(Debug, thiserror::Error)]
 pub enum SharedError {
     #[error("configuration variable {var} {problem}: set it to {expected}")]
-    Config { var: String, problem: String, expected: String },
+    Config {
+        var: String,
+        problem: String,
+        expected: String,
+    },
 
     #[error("could not publish to SNS topic {topic}: {reason} (check the topic exists and the function may sns:Publish to it)")]
-    Publish { topic: String, reason: String, retryable: bool },
+    Publish {
+        topic: String,
+        reason: String,
+        retryable: bool,
+    },
 
     #[error("could not put {count} metric datapoints to CloudWatch namespace {namespace}: {reason} (check cloudwatch:PutMetricData permission)")]
-    PutMetrics { namespace: String, count: usize, reason: String, retryable: bool },
+    PutMetrics {
+        namespace: String,
+        count: usize,
+        reason: String,
+        retryable: bool,
+    },
 }
 
 impl SharedError {
     pub(crate) fn config(var: &str, problem: impl Into<String>, expected: impl Into<String>) -> Self {
-        Self::Config { var: var.to_string(), problem: problem.into(), expected: expected.into() }
+        Self::Config {
+            var: var.to_string(),
+            problem: problem.into(),
+            expected: expected.into(),
+        }
     }
 }
 
@@ -49,7 +66,12 @@ pub const NON_RETRYABLE: &str = "NonRetryable";
 /// Turns any error of ours into the `Diagnostic` Lambda reports, with secrets redacted.
 pub fn diagnostic<E: Display + Retryable>(error: &E) -> Diagnostic {
     Diagnostic {
-        error_type: if error.retryable() { RETRYABLE } else { NON_RETRYABLE }.to_string(),
+        error_type: if error.retryable() {
+            RETRYABLE
+        } else {
+            NON_RETRYABLE
+        }
+        .to_string(),
         error_message: redact::redact(&error.to_string()).into_owned(),
     }
 }
@@ -133,7 +155,11 @@ mod tests {
 
     #[test]
     fn transient_failures_map_to_retryable() {
-        let err = SharedError::Publish { topic: "arn:aws:sns:us-east-1:1:reports".into(), reason: "Throttling".into(), retryable: true };
+        let err = SharedError::Publish {
+            topic: "arn:aws:sns:us-east-1:1:reports".into(),
+            reason: "Throttling".into(),
+            retryable: true,
+        };
         assert_eq!(diagnostic(&err).error_type, RETRYABLE);
         let d: Diagnostic = err.into();
         assert_eq!(d.error_type, RETRYABLE);
@@ -148,7 +174,11 @@ mod tests {
             retryable: false,
         };
         let d = diagnostic(&err);
-        assert!(!d.error_message.contains("diag-secret-value-42"), "{}", d.error_message);
+        assert!(
+            !d.error_message.contains("diag-secret-value-42"),
+            "{}",
+            d.error_message
+        );
         assert!(d.error_message.contains(redact::MASK));
     }
 }

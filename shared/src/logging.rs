@@ -74,7 +74,10 @@ where
 {
     let filter = EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let writer = Redacting(writer);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(writer);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(writer);
     match settings.format {
         LogFormat::Json => Box::new(
             builder
@@ -95,7 +98,10 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
     type Writer = RedactingWriter<M::Writer>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        RedactingWriter { inner: self.0.make_writer(), line: Vec::new() }
+        RedactingWriter {
+            inner: self.0.make_writer(),
+            line: Vec::new(),
+        }
     }
 }
 
@@ -177,12 +183,17 @@ mod tests {
     fn lambda_log_level_wins_over_rust_log() {
         let s = settings(&[("AWS_LAMBDA_LOG_LEVEL", "DEBUG"), ("RUST_LOG", "trace")]);
         assert!(s.filter.starts_with("debug,"), "{}", s.filter);
-        assert!(settings(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]).filter.starts_with("error,"));
+        assert!(settings(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")])
+            .filter
+            .starts_with("error,"));
     }
 
     #[test]
     fn rust_log_directives_are_used_verbatim_when_lambda_sets_no_level() {
-        assert_eq!(settings(&[("RUST_LOG", "warn,alarm_forwarder=debug")]).filter, "warn,alarm_forwarder=debug");
+        assert_eq!(
+            settings(&[("RUST_LOG", "warn,alarm_forwarder=debug")]).filter,
+            "warn,alarm_forwarder=debug"
+        );
     }
 
     #[test]

@@ -44,7 +44,13 @@ pub struct Metric {
 
 impl Metric {
     pub fn new(name: impl Into<String>, value: f64, unit: Unit) -> Self {
-        Self { name: name.into(), value, unit, dimensions: Vec::new(), timestamp: None }
+        Self {
+            name: name.into(),
+            value,
+            unit,
+            dimensions: Vec::new(),
+            timestamp: None,
+        }
     }
 
     pub fn dimension(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -82,8 +88,16 @@ pub struct CloudWatchSink {
 }
 
 impl CloudWatchSink {
-    pub fn new(client: aws_sdk_cloudwatch::Client, namespace: impl Into<String>, function: impl Into<String>) -> Self {
-        Self { client, namespace: namespace.into(), function: function.into() }
+    pub fn new(
+        client: aws_sdk_cloudwatch::Client,
+        namespace: impl Into<String>,
+        function: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            namespace: namespace.into(),
+            function: function.into(),
+        }
     }
 }
 
@@ -98,7 +112,10 @@ impl MetricSink for CloudWatchSink {
         for m in &dropped {
             tracing::warn!(metric = %m.name, value = m.value, "dropped a datapoint CloudWatch would refuse");
         }
-        let mut summary = PutSummary { dropped: dropped.len(), ..PutSummary::default() };
+        let mut summary = PutSummary {
+            dropped: dropped.len(),
+            ..PutSummary::default()
+        };
         for batch in batches(&valid) {
             let data: Vec<MetricDatum> = batch.iter().map(to_datum).collect();
             self.client
@@ -122,7 +139,9 @@ impl MetricSink for CloudWatchSink {
 
 fn with_function(mut metric: Metric, function: &str) -> Metric {
     if !metric.dimensions.iter().any(|(k, _)| k == FUNCTION_DIMENSION) {
-        metric.dimensions.push((FUNCTION_DIMENSION.to_string(), function.to_string()));
+        metric
+            .dimensions
+            .push((FUNCTION_DIMENSION.to_string(), function.to_string()));
     }
     // CloudWatch refuses values too close to zero; they mean zero.
     if metric.value != 0.0 && metric.value.abs() < MIN_MAGNITUDE {
@@ -158,7 +177,11 @@ pub fn batches(metrics: &[Metric]) -> Vec<&[Metric]> {
 /// A generous estimate of a datapoint's form-encoded size: field names such as
 /// `MetricData.member.999.Dimensions.member.30.Value=` are long, and values may be percent-encoded.
 fn estimated_bytes(m: &Metric) -> usize {
-    let dims: usize = m.dimensions.iter().map(|(k, v)| 120 + 3 * (k.len() + v.len())).sum();
+    let dims: usize = m
+        .dimensions
+        .iter()
+        .map(|(k, v)| 120 + 3 * (k.len() + v.len()))
+        .sum();
     200 + 3 * m.name.len() + dims
 }
 
@@ -208,7 +231,10 @@ mod tests {
     fn more_than_a_thousand_datapoints_split_in_order() {
         let m = checks(2500);
         let b = batches(&m);
-        assert_eq!(b.iter().map(|b| b.len()).collect::<Vec<_>>(), vec![1000, 1000, 500]);
+        assert_eq!(
+            b.iter().map(|b| b.len()).collect::<Vec<_>>(),
+            vec![1000, 1000, 500]
+        );
         assert_eq!(b[1][0].dimensions[0].1, "check-1000");
     }
 
@@ -225,7 +251,9 @@ mod tests {
             .collect();
         let b = batches(&m);
         assert!(b.len() > 1);
-        assert!(b.iter().all(|b| b.iter().map(estimated_bytes).sum::<usize>() <= MAX_REQUEST_BYTES));
+        assert!(b
+            .iter()
+            .all(|b| b.iter().map(estimated_bytes).sum::<usize>() <= MAX_REQUEST_BYTES));
         assert_eq!(b.iter().map(|b| b.len()).sum::<usize>(), 1000);
     }
 
@@ -237,7 +265,10 @@ mod tests {
     #[test]
     fn the_function_dimension_is_added_once() {
         let m = with_function(Metric::new("X", 1.0, Unit::Count), "health-checker");
-        assert_eq!(m.dimensions, vec![("Function".to_string(), "health-checker".to_string())]);
+        assert_eq!(
+            m.dimensions,
+            vec![("Function".to_string(), "health-checker".to_string())]
+        );
         let again = with_function(m.clone(), "other");
         assert_eq!(again.dimensions, m.dimensions);
     }
@@ -248,6 +279,9 @@ mod tests {
         assert!(!accepted_value(f64::INFINITY));
         assert!(!accepted_value(1e200));
         assert!(accepted_value(-5.0));
-        assert_eq!(with_function(Metric::new("X", 1e-200, Unit::None), "f").value, 0.0);
+        assert_eq!(
+            with_function(Metric::new("X", 1e-200, Unit::None), "f").value,
+            0.0
+        );
     }
 }

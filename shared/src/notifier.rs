@@ -34,7 +34,10 @@ pub struct SnsNotifier {
 
 impl SnsNotifier {
     pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
-        Self { client, topic_arn: topic_arn.into() }
+        Self {
+            client,
+            topic_arn: topic_arn.into(),
+        }
     }
 }
 
@@ -112,7 +115,10 @@ mod tests {
 
     #[test]
     fn short_ascii_subjects_pass_unchanged() {
-        assert_eq!(fit_subject("AWS cost 2026-11-21: $123.45 (+12% vs previous day)"), "AWS cost 2026-11-21: $123.45 (+12% vs previous day)");
+        assert_eq!(
+            fit_subject("AWS cost 2026-11-21: $123.45 (+12% vs previous day)"),
+            "AWS cost 2026-11-21: $123.45 (+12% vs previous day)"
+        );
     }
 
     #[test]
@@ -124,7 +130,10 @@ mod tests {
 
     #[test]
     fn subjects_lose_line_breaks_and_non_ascii() {
-        assert_eq!(fit_subject("ALARM:\n\"db\u{2014}cpu\" in Z\u{fc}rich \u{1f525}"), "ALARM: \"db-cpu\" in Z?rich ?");
+        assert_eq!(
+            fit_subject("ALARM:\n\"db\u{2014}cpu\" in Z\u{fc}rich \u{1f525}"),
+            "ALARM: \"db-cpu\" in Z?rich ?"
+        );
         assert_eq!(fit_subject(" \n\t "), "(no subject)");
     }
 

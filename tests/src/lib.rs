@@ -1,1 +1,146 @@
+//! Helpers for the end-to-end tests: where the local stack is, and small clients for what the SDK
+//! does not cover (moto's own API, the PagerDuty receiver's test routes, PostgreSQL over TLS).
+//!
+//! Every test that needs the stack calls [`Stack::get`], which fails the test with instructions when
+//! the stack is not running: a missing stack is a failure, never a silent skip.
 
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+/// Where the local stack listens; read from the variables `infra/local/stack-up.sh` writes.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub aws_endpoint: String,
+    pub pagerduty_url: String,
+    pub pg_host: String,
+    pub pg_port: u16,
+    pub pg_user: String,
+    pub pg_password: String,
+    pub pg_ca_bundle: String,
+}
+
+impl Stack {
+    /// The running stack, or a panic that says how to start one.
+    pub fn get() -> Self {
+        let var = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| {
+                panic!(
+                    "{name} is not set: these tests need the local stack. Run them with `make test`, or \
+                     `make stack-up && source .stack/env` before `cargo test`."
+                )
+            })
+        };
+        Self {
+            aws_endpoint: var("AWS_ENDPOINT_URL"),
+            pagerduty_url: var("PAGERDUTY_RECEIVER_URL"),
+            pg_host: var("PGHOST"),
+            pg_port: var("PGPORT").parse().expect("PGPORT is a port number"),
+            pg_user: var("PGUSER"),
+            pg_password: var("PGPASSWORD"),
+            pg_ca_bundle: var("PG_CA_BUNDLE"),
+        }
+    }
+
+    /// The SDK configuration every function uses, pointed at moto by `AWS_ENDPOINT_URL`.
+    pub async fn aws(&self) -> aws_config::SdkConfig {
+        ops_shared::aws::load().await
+    }
+
+    /// Everything moto holds, as JSON (`GET /moto-api/data.json`).
+    pub async fn moto_data(&self) -> Value {
+        get_json(&format!("{}/moto-api/data.json", self.aws_endpoint)).await
+    }
+
+    /// The receiver's view of one integration: `events`, `incidents` or `rejected`.
+    pub async fn pagerduty(&self, listing: &str, routing_key: &str) -> Vec<Value> {
+        let url = format!("{}/_test/{listing}?routing_key={routing_key}", self.pagerduty_url);
+        match get_json(&url).await {
+            Value::Array(items) => items,
+            other => panic!("{url} answered {other}, not a list"),
+        }
+    }
+
+    /// Makes the receiver fail the next `count` requests for `routing_key`.
+    pub async fn pagerduty_fault(&self, routing_key: &str, count: usize, status: Option<u16>, delay_ms: u64) {
+        let body = serde_json::json!({"count": count, "status": status, "delay_ms": delay_ms, "routing_key": routing_key});
+        let resp = reqwest::Client::new()
+            .post(format!("{}/_test/faults", self.pagerduty_url))
+            .json(&body)
+            .send()
+            .await
+            .expect("the PagerDuty receiver answers");
+        assert!(
+            resp.status().is_success(),
+            "fault injection refused: {}",
+            resp.status()
+        );
+    }
+
+    /// Connects to the stack's PostgreSQL with TLS, verifying the server certificate against the
+    /// stack's CA and the name in `host` (what libpq calls `sslmode=verify-full`).
+    pub async fn pg_connect(
+        &self,
+        host: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(host)
+            .port(self.pg_port)
+            .user(user)
+            .password(password)
+            .dbname("postgres")
+            .ssl_mode(tokio_postgres::config::SslMode::Require)
+            .connect_timeout(std::time::Duration::from_secs(5));
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(self.tls_config());
+        let (client, connection) = config.connect(tls).await?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
+
+    fn tls_config(&self) -> rustls::ClientConfig {
+        let pem = std::fs::read(&self.pg_ca_bundle).expect("the stack's CA bundle is readable");
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            roots
+                .add(cert.expect("the CA bundle is valid PEM"))
+                .expect("the CA certificate is usable");
+        }
+        // Explicit provider: two are compiled in (the AWS SDK brings aws-lc-rs), so none is implied.
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("TLS 1.2 and 1.3 are available")
+            .with_root_certificates(roots)
+            .with_no_client_auth()
+    }
+}
+
+/// GET a URL and parse its JSON body, failing the test with the URL when that is not possible.
+pub async fn get_json(url: &str) -> Value {
+    let resp = reqwest::get(url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    resp.json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: body is not JSON: {e}"))
+}
+
+/// A name no other test (nor an earlier run against the same stack) has used.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{nanos:x}-{n}", std::process::id())
+}
+
+/// A 32-character routing key no other test uses.
+pub fn routing_key() -> String {
+    let seed = unique("rk").replace('-', "");
+    format!("{:0>32}", seed.chars().rev().take(32).collect::<String>())
+}

@@ -83,10 +83,9 @@ impl Book {
     pub fn apply(&mut self, event: &Event, raw: Value) -> String {
         let now = chrono::Utc::now().to_rfc3339();
         let dedup_key = event.dedup_key.clone().unwrap_or_else(|| self.generated_key());
-        let open = self
-            .incidents
-            .iter_mut()
-            .find(|i| i.routing_key == event.routing_key && i.dedup_key == dedup_key && i.status != Status::Resolved);
+        let open = self.incidents.iter_mut().find(|i| {
+            i.routing_key == event.routing_key && i.dedup_key == dedup_key && i.status != Status::Resolved
+        });
         match (event.action, open) {
             (Action::Trigger, Some(incident)) => {
                 incident.triggers += 1;

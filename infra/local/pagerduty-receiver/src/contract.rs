@@ -65,7 +65,9 @@ pub fn validate(body: &[u8]) -> Result<(Event, Value), Vec<String>> {
         Some("acknowledge") => Some(Action::Acknowledge),
         Some("resolve") => Some(Action::Resolve),
         Some(_) => {
-            errors.push("'event_action' is invalid (must be one of: trigger, acknowledge, resolve)".to_string());
+            errors.push(
+                "'event_action' is invalid (must be one of: trigger, acknowledge, resolve)".to_string(),
+            );
             None
         }
         None => {
@@ -96,7 +98,10 @@ pub fn validate(body: &[u8]) -> Result<(Event, Value), Vec<String>> {
         match obj.get("payload") {
             Some(Value::Object(payload)) => {
                 summary = check_payload(payload, &mut errors);
-                severity = payload.get("severity").and_then(Value::as_str).map(str::to_string);
+                severity = payload
+                    .get("severity")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
             }
             None | Some(Value::Null) => errors.push("'payload' is missing".to_string()),
             Some(_) => errors.push("'payload' must be an object".to_string()),
@@ -109,7 +114,16 @@ pub fn validate(body: &[u8]) -> Result<(Event, Value), Vec<String>> {
     }
 
     match action {
-        Some(action) if errors.is_empty() => Ok((Event { routing_key, action, dedup_key, summary, severity }, value)),
+        Some(action) if errors.is_empty() => Ok((
+            Event {
+                routing_key,
+                action,
+                dedup_key,
+                summary,
+                severity,
+            },
+            value,
+        )),
         _ => Err(errors),
     }
 }
@@ -133,7 +147,9 @@ fn check_payload(payload: &Map<String, Value>, errors: &mut Vec<String>) -> Opti
     }
     match payload.get("severity").and_then(Value::as_str) {
         Some("critical" | "error" | "warning" | "info") => {}
-        Some(_) => errors.push("'payload.severity' is invalid (must be one of: critical, error, warning, info)".to_string()),
+        Some(_) => errors.push(
+            "'payload.severity' is invalid (must be one of: critical, error, warning, info)".to_string(),
+        ),
         None => errors.push("'payload.severity' is missing or blank".to_string()),
     }
     match payload.get("timestamp") {
@@ -162,7 +178,9 @@ fn optional_string(obj: &Map<String, Value>, field: &str, prefix: &str, errors: 
 }
 
 fn check_images(images: Option<&Value>, errors: &mut Vec<String>) {
-    let Some(images) = images.filter(|v| !v.is_null()) else { return };
+    let Some(images) = images.filter(|v| !v.is_null()) else {
+        return;
+    };
     let Some(list) = images.as_array() else {
         errors.push("'images' must be an array".to_string());
         return;
@@ -184,7 +202,9 @@ fn check_images(images: Option<&Value>, errors: &mut Vec<String>) {
 }
 
 fn check_links(links: Option<&Value>, errors: &mut Vec<String>) {
-    let Some(links) = links.filter(|v| !v.is_null()) else { return };
+    let Some(links) = links.filter(|v| !v.is_null()) else {
+        return;
+    };
     let Some(list) = links.as_array() else {
         errors.push("'links' must be an array".to_string());
         return;
@@ -194,7 +214,8 @@ fn check_links(links: Option<&Value>, errors: &mut Vec<String>) {
             errors.push(format!("'links[{i}]' must be an object"));
             continue;
         };
-        if !link.get("href").is_some_and(|h| h.as_str().is_some_and(|h| !h.is_empty())) {
+        let has_href = matches!(link.get("href"), Some(Value::String(h)) if !h.is_empty());
+        if !has_href {
             errors.push(format!("'links[{i}].href' is missing"));
         }
         optional_string(link, "text", &format!("links[{i}]."), errors);
@@ -242,12 +263,16 @@ mod tests {
     fn routing_key_must_be_32_characters() {
         let mut v = trigger();
         v["routing_key"] = json!("short");
-        assert_eq!(errors_of(v), vec!["Length of 'routing_key' is incorrect (should be 32 characters)"]);
+        assert_eq!(
+            errors_of(v),
+            vec!["Length of 'routing_key' is incorrect (should be 32 characters)"]
+        );
     }
 
     #[test]
     fn every_problem_is_listed_at_once() {
-        let errs = errors_of(json!({"routing_key": KEY, "event_action": "trigger", "payload": {"severity": "bad"}}));
+        let errs =
+            errors_of(json!({"routing_key": KEY, "event_action": "trigger", "payload": {"severity": "bad"}}));
         assert_eq!(errs.len(), 3, "{errs:?}");
     }
 
@@ -255,7 +280,12 @@ mod tests {
     fn unknown_action_and_missing_dedup_key_on_resolve_are_rejected() {
         assert!(errors_of(json!({"routing_key": KEY, "event_action": "page"}))[0].contains("event_action"));
         assert!(errors_of(json!({"routing_key": KEY, "event_action": "resolve"}))[0].contains("dedup_key"));
-        assert!(validate(json!({"routing_key": KEY, "event_action": "resolve", "dedup_key": "k"}).to_string().as_bytes()).is_ok());
+        assert!(validate(
+            json!({"routing_key": KEY, "event_action": "resolve", "dedup_key": "k"})
+                .to_string()
+                .as_bytes()
+        )
+        .is_ok());
     }
 
     #[test]
@@ -276,7 +306,11 @@ mod tests {
         v["links"] = json!([{"text": "no href"}]);
         v["images"] = json!([{"src": "http://insecure"}]);
         assert_eq!(errors_of(v).len(), 3);
-        for ts in ["2026-11-21T08:42:58Z", "2026-11-21T08:42:58.315+00:00", "2026-11-21T08:42:58.315+0000"] {
+        for ts in [
+            "2026-11-21T08:42:58Z",
+            "2026-11-21T08:42:58.315+00:00",
+            "2026-11-21T08:42:58.315+0000",
+        ] {
             let mut v = trigger();
             v["payload"]["timestamp"] = json!(ts);
             assert!(validate(v.to_string().as_bytes()).is_ok(), "{ts}");

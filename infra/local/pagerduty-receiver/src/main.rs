@@ -63,9 +63,14 @@ async fn enqueue(State(state): State<Shared>, body: Bytes) -> Response {
         Err(errors) => {
             let mut book = lock(&state);
             book.stats.rejected += 1;
-            let raw = String::from_utf8_lossy(&body).chars().take(4096).collect::<String>();
-            book.rejected.push(json!({"routing_key": routing_key, "errors": errors, "body": raw}));
-            let body = json!({"status": "invalid event", "message": "Event object is invalid", "errors": errors});
+            let raw = String::from_utf8_lossy(&body)
+                .chars()
+                .take(4096)
+                .collect::<String>();
+            book.rejected
+                .push(json!({"routing_key": routing_key, "errors": errors, "body": raw}));
+            let body =
+                json!({"status": "invalid event", "message": "Event object is invalid", "errors": errors});
             (StatusCode::BAD_REQUEST, Json(body)).into_response()
         }
     }
@@ -140,7 +145,11 @@ async fn rejected(State(state): State<Shared>, Query(filter): Query<Filter>) -> 
 
 async fn incidents(State(state): State<Shared>, Query(filter): Query<Filter>) -> Json<Value> {
     let book = lock(&state);
-    let kept: Vec<_> = book.incidents.iter().filter(|i| filter.keeps(Some(&i.routing_key))).collect();
+    let kept: Vec<_> = book
+        .incidents
+        .iter()
+        .filter(|i| filter.keeps(Some(&i.routing_key)))
+        .collect();
     Json(serde_json::to_value(kept).unwrap_or_default())
 }
 
@@ -169,14 +178,21 @@ struct Args {
 }
 
 fn args() -> Result<Args, String> {
-    let mut args = Args { listen: "127.0.0.1:0".to_string(), port_file: None };
+    let mut args = Args {
+        listen: "127.0.0.1:0".to_string(),
+        port_file: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--listen" => args.listen = value()?,
             "--port-file" => args.port_file = Some(value()?),
-            other => return Err(format!("unknown argument {other}; usage: pagerduty-receiver [--listen ADDR] [--port-file PATH]")),
+            other => {
+                return Err(format!(
+                    "unknown argument {other}; usage: pagerduty-receiver [--listen ADDR] [--port-file PATH]"
+                ))
+            }
         }
     }
     Ok(args)
