@@ -1,0 +1,184 @@
+//! alarm-forwarder's configuration, read once at cold start. The README's table follows this file.
+
+use std::time::Duration;
+
+use ops_shared::Vars;
+
+use crate::error::ForwardError;
+use crate::severity::Severity;
+
+pub const DEFAULT_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsufficientData {
+    Ignore,
+    Trigger,
+    Resolve,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonAlarm {
+    Skip,
+    Trigger,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `PAGERDUTY_ROUTING_KEY_SECRET` (required): name or ARN of the secret holding the routing table.
+    pub routing_secret: String,
+    /// `PAGERDUTY_EVENTS_URL`: where events go.
+    pub events_url: String,
+    /// `ROUTING_CACHE_TTL` (5m): how long a read routing table is trusted.
+    pub routing_cache_ttl: Duration,
+    /// `INSUFFICIENT_DATA_ACTION` (ignore | trigger | resolve).
+    pub insufficient_data: InsufficientData,
+    /// `DEFAULT_SEVERITY` (error): severity when the alarm carries no `severity:` token.
+    pub default_severity: Severity,
+    /// `NON_ALARM_MESSAGES` (skip | trigger): what to do with SNS messages that are not alarms.
+    pub non_alarm: NonAlarm,
+    /// `PAGERDUTY_TIMEOUT` (10s): the longest one request to PagerDuty may take.
+    pub request_timeout: Duration,
+    /// `PAGERDUTY_MAX_ATTEMPTS` (6): attempts per event, within the Lambda's remaining time.
+    pub max_attempts: u32,
+    /// `AWS_REGION`: the region assumed for a notification that carries no alarm ARN.
+    pub region: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ForwardError> {
+        Self::from_vars(&Vars::from_env())
+    }
+
+    pub fn from_vars(vars: &Vars) -> Result<Self, ForwardError> {
+        let events_url = vars.string("PAGERDUTY_EVENTS_URL", DEFAULT_EVENTS_URL);
+        if reqwest::Url::parse(&events_url)
+            .map(|u| !matches!(u.scheme(), "http" | "https"))
+            .unwrap_or(true)
+        {
+            return Err(config_error(
+                "PAGERDUTY_EVENTS_URL",
+                "is not an http(s) URL",
+                DEFAULT_EVENTS_URL,
+            ));
+        }
+        let max_attempts = vars.parse(
+            "PAGERDUTY_MAX_ATTEMPTS",
+            6u32,
+            "a whole number of attempts, at least 1",
+        )?;
+        if max_attempts == 0 {
+            return Err(config_error(
+                "PAGERDUTY_MAX_ATTEMPTS",
+                "is 0",
+                "a whole number of attempts, at least 1",
+            ));
+        }
+        Ok(Self {
+            routing_secret: vars.required(
+                "PAGERDUTY_ROUTING_KEY_SECRET",
+                "the name or ARN of the Secrets Manager secret holding the PagerDuty integration key",
+            )?,
+            events_url,
+            routing_cache_ttl: vars.duration("ROUTING_CACHE_TTL", "5m")?,
+            insufficient_data: match vars
+                .choice(
+                    "INSUFFICIENT_DATA_ACTION",
+                    "ignore",
+                    &["ignore", "trigger", "resolve"],
+                )?
+                .as_str()
+            {
+                "trigger" => InsufficientData::Trigger,
+                "resolve" => InsufficientData::Resolve,
+                _ => InsufficientData::Ignore,
+            },
+            default_severity: vars
+                .choice(
+                    "DEFAULT_SEVERITY",
+                    "error",
+                    &["critical", "error", "warning", "info"],
+                )?
+                .parse()
+                .map_err(|e: String| {
+                    config_error("DEFAULT_SEVERITY", &e, "critical, error, warning or info")
+                })?,
+            non_alarm: match vars
+                .choice("NON_ALARM_MESSAGES", "skip", &["skip", "trigger"])?
+                .as_str()
+            {
+                "trigger" => NonAlarm::Trigger,
+                _ => NonAlarm::Skip,
+            },
+            request_timeout: vars.duration("PAGERDUTY_TIMEOUT", "10s")?,
+            max_attempts,
+            region: vars.string("AWS_REGION", "us-east-1"),
+        })
+    }
+}
+
+fn config_error(var: &str, problem: &str, expected: &str) -> ForwardError {
+    ForwardError::Config(ops_shared::SharedError::Config {
+        var: var.to_string(),
+        problem: problem.to_string(),
+        expected: expected.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ForwardError> {
+        Config::from_vars(&Vars::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn only_the_routing_secret_is_required() {
+        let c = config(&[("PAGERDUTY_ROUTING_KEY_SECRET", "pd/routing")]).unwrap();
+        assert_eq!(c.events_url, DEFAULT_EVENTS_URL);
+        assert_eq!(c.routing_cache_ttl, Duration::from_secs(300));
+        assert_eq!(c.insufficient_data, InsufficientData::Ignore);
+        assert_eq!(c.default_severity, Severity::Error);
+        assert_eq!(c.non_alarm, NonAlarm::Skip);
+        assert_eq!(c.max_attempts, 6);
+    }
+
+    #[test]
+    fn a_missing_routing_secret_says_what_to_set() {
+        let err = config(&[]).unwrap_err().to_string();
+        assert!(
+            err.contains("PAGERDUTY_ROUTING_KEY_SECRET") && err.contains("Secrets Manager"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let base = ("PAGERDUTY_ROUTING_KEY_SECRET", "s");
+        for (var, value) in [
+            ("PAGERDUTY_EVENTS_URL", "events.pagerduty.com"),
+            ("ROUTING_CACHE_TTL", "5"),
+            ("INSUFFICIENT_DATA_ACTION", "page"),
+            ("DEFAULT_SEVERITY", "sev1"),
+            ("NON_ALARM_MESSAGES", "drop"),
+            ("PAGERDUTY_MAX_ATTEMPTS", "0"),
+        ] {
+            let err = config(&[base, (var, value)]).unwrap_err().to_string();
+            assert!(err.contains(var), "{var}: {err}");
+        }
+    }
+
+    #[test]
+    fn choices_are_read() {
+        let c = config(&[
+            ("PAGERDUTY_ROUTING_KEY_SECRET", "s"),
+            ("INSUFFICIENT_DATA_ACTION", "RESOLVE"),
+            ("DEFAULT_SEVERITY", "warning"),
+            ("NON_ALARM_MESSAGES", "trigger"),
+        ])
+        .unwrap();
+        assert_eq!(c.insufficient_data, InsufficientData::Resolve);
+        assert_eq!(c.default_severity, Severity::Warning);
+        assert_eq!(c.non_alarm, NonAlarm::Trigger);
+    }
+}

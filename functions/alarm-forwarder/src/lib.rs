@@ -1,0 +1,70 @@
+//! alarm-forwarder: CloudWatch alarm notifications from the `alarms` SNS topic to PagerDuty.
+//!
+//! ALARM opens an incident, OK resolves it (same dedup key: the alarm ARN), INSUFFICIENT_DATA and
+//! non-alarm messages follow configuration. See the README for the variables.
+
+pub mod alarm;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod forward;
+pub mod pagerduty;
+pub mod routing;
+pub mod secrets;
+pub mod severity;
+pub mod sns;
+#[cfg(test)]
+mod test_events;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+
+pub use config::Config;
+pub use error::ForwardError;
+pub use forward::{forward, Summary};
+
+use pagerduty::PagerDutyHttp;
+use routing::RoutingCache;
+use secrets::SecretsManagerReader;
+
+/// Time kept back from the Lambda deadline to report the result.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+
+/// Clients built once per container and shared by every invocation.
+pub struct Deps {
+    pub routes: RoutingCache,
+    pub pager: PagerDutyHttp,
+}
+
+impl Deps {
+    pub async fn connect(config: &Config) -> Self {
+        let aws = ops_shared::aws::load().await;
+        let reader = SecretsManagerReader::new(aws_sdk_secretsmanager::Client::new(&aws));
+        Self {
+            routes: RoutingCache::new(Box::new(reader), &config.routing_secret, config.routing_cache_ttl),
+            pager: PagerDutyHttp::new(&config.events_url, config.request_timeout, config.max_attempts),
+        }
+    }
+}
+
+/// The Lambda handler.
+pub async fn handle(
+    deps: &Deps,
+    config: &Config,
+    event: LambdaEvent<Value>,
+) -> Result<Summary, ForwardError> {
+    let deadline = deadline(event.context.deadline);
+    forward(&deps.routes, &deps.pager, config, &event.payload, deadline).await
+}
+
+/// The invocation's deadline (milliseconds since the epoch) as an `Instant`, less a margin.
+fn deadline(deadline_ms: u64) -> tokio::time::Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(DEADLINE_MARGIN);
+    tokio::time::Instant::now() + left
+}

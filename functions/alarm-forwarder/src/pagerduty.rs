@@ -1,0 +1,217 @@
+//! The `Pager` port and its adapter for PagerDuty's Events API v2.
+//!
+//! Delivery follows PagerDuty's documented retry table: 202 is done; 400 is never retried (the
+//! event itself is wrong); 429, 5xx, timeouts and network errors are retried with exponential
+//! backoff and jitter, for as long as the attempt cap and the Lambda's remaining time allow.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use backon::{BackoffBuilder, ExponentialBuilder};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::error::ForwardError;
+use crate::event::PagerEvent;
+
+/// What PagerDuty said when it took an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub dedup_key: String,
+    pub attempts: u32,
+}
+
+#[async_trait]
+pub trait Pager: Send + Sync {
+    /// Sends one event, retrying what can be retried until `deadline`.
+    async fn send(
+        &self,
+        routing_key: &SecretString,
+        event: &PagerEvent,
+        deadline: Instant,
+    ) -> Result<Delivery, ForwardError>;
+}
+
+/// How one HTTP answer is handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Delivered,
+    Retry(String),
+    Reject(String),
+}
+
+/// PagerDuty's retry table, as code.
+pub fn verdict(status: u16, body: &str) -> Verdict {
+    match status {
+        200..=299 => Verdict::Delivered,
+        429 => Verdict::Retry("HTTP 429: throttled".to_string()),
+        500..=599 => Verdict::Retry(format!("HTTP {status}")),
+        _ => Verdict::Reject(rejection_reason(body)),
+    }
+}
+
+/// PagerDuty's 400 body lists what is wrong in `errors`; keep that, and only that.
+fn rejection_reason(body: &str) -> String {
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let errors: Vec<String> = parsed
+        .as_ref()
+        .and_then(|v| v["errors"].as_array())
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if !errors.is_empty() {
+        return errors.join("; ");
+    }
+    match parsed.as_ref().and_then(|v| v["message"].as_str()) {
+        Some(message) => message.to_string(),
+        None => body.chars().take(300).collect(),
+    }
+}
+
+/// Sends events to PagerDuty (or the local receiver) over HTTPS.
+pub struct PagerDutyHttp {
+    client: reqwest::Client,
+    url: String,
+    request_timeout: Duration,
+    max_attempts: u32,
+}
+
+impl PagerDutyHttp {
+    pub fn new(url: impl Into<String>, request_timeout: Duration, max_attempts: u32) -> Self {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("ops-lambdas-alarm-forwarder/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(request_timeout)
+            .build()
+            .unwrap_or_default();
+        Self {
+            client,
+            url: url.into(),
+            request_timeout,
+            max_attempts: max_attempts.max(1),
+        }
+    }
+
+    async fn attempt(&self, body: &[u8], timeout: Duration) -> Result<(u16, String), String> {
+        let resp = self
+            .client
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| describe(&e))?;
+        Ok((status, text))
+    }
+}
+
+/// A reqwest error as one line, without the request body (which holds the routing key).
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut text = format!("{kind}: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[async_trait]
+impl Pager for PagerDutyHttp {
+    async fn send(
+        &self,
+        routing_key: &SecretString,
+        event: &PagerEvent,
+        deadline: Instant,
+    ) -> Result<Delivery, ForwardError> {
+        let mut json = serde_json::to_value(event).unwrap_or_default();
+        json["routing_key"] = Value::String(routing_key.expose_secret().to_string());
+        let body = serde_json::to_vec(&json).unwrap_or_default();
+        let mut delays = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(200))
+            .with_max_delay(Duration::from_secs(5))
+            .with_jitter()
+            .without_max_times()
+            .build();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let reason = match self.attempt(&body, remaining.min(self.request_timeout)).await {
+                Ok((status, text)) => match verdict(status, &text) {
+                    Verdict::Delivered => {
+                        let dedup_key = serde_json::from_str::<Value>(&text)
+                            .ok()
+                            .and_then(|v| v["dedup_key"].as_str().map(str::to_string))
+                            .unwrap_or_else(|| event.dedup_key.clone());
+                        return Ok(Delivery { dedup_key, attempts });
+                    }
+                    Verdict::Reject(reason) => {
+                        return Err(ForwardError::Rejected {
+                            target: event.target.clone(),
+                            status,
+                            reason,
+                        });
+                    }
+                    Verdict::Retry(reason) => reason,
+                },
+                Err(reason) => reason,
+            };
+            let delay = delays.next().unwrap_or(Duration::from_secs(5));
+            if attempts >= self.max_attempts || Instant::now() + delay >= deadline {
+                return Err(ForwardError::Unreachable {
+                    target: event.target.clone(),
+                    attempts,
+                    reason,
+                });
+            }
+            tracing::warn!(target_alarm = %event.target, attempts, %reason, retry_in_ms = delay.as_millis() as u64, "PagerDuty did not take the event; retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_table_matches_pagerdutys() {
+        assert_eq!(verdict(202, r#"{"status":"success"}"#), Verdict::Delivered);
+        assert!(matches!(verdict(429, ""), Verdict::Retry(_)));
+        assert!(matches!(verdict(500, ""), Verdict::Retry(_)));
+        assert!(matches!(verdict(503, "<html>"), Verdict::Retry(_)));
+        assert!(matches!(verdict(400, ""), Verdict::Reject(_)));
+        assert!(matches!(verdict(404, ""), Verdict::Reject(_)));
+    }
+
+    #[test]
+    fn a_rejection_keeps_pagerdutys_error_list() {
+        let body = r#"{"status":"invalid event","message":"Event object is invalid","errors":["'payload.summary' is missing or blank","'payload.source' is missing or blank"]}"#;
+        assert_eq!(
+            verdict(400, body),
+            Verdict::Reject(
+                "'payload.summary' is missing or blank; 'payload.source' is missing or blank".into()
+            )
+        );
+        assert_eq!(
+            verdict(413, r#"{"message":"too big"}"#),
+            Verdict::Reject("too big".into())
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! Reads the sample events in `events/alarm-forwarder/`, which double as test input.
+
+use serde_json::Value;
+
+pub fn event(file: &str) -> Value {
+    let path = format!(
+        "{}/../../events/alarm-forwarder/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The SNS `Message` of the event's first record.
+pub fn message_of(file: &str) -> String {
+    event(file)["Records"][0]["Sns"]["Message"]
+        .as_str()
+        .expect("the first record has a Message")
+        .to_string()
+}
