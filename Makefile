@@ -36,19 +36,22 @@ unit: ## unit tests only (no local stack)
 	cargo test --workspace --lib --bins
 
 test: lint ## everything CI runs: lint, unit and integration tests over a fresh local stack
-	cargo build -p pagerduty-receiver
+	# The integration tests run the functions' own binaries behind cargo lambda watch.
+	cargo build --workspace --bins
 	infra/local/with-stack.sh cargo test --workspace
 
-stack-up: setup ## start the local stack in .stack/ and print its variables (source .stack/env)
+stack-up: setup ## start the local stack in .stack/, seed it, and print its variables (source .stack/env)
 	cargo build -p pagerduty-receiver
 	infra/local/stack-up.sh $(STACK_DIR)
+	. $(STACK_DIR)/env && $(VENV)/bin/python infra/local/seed.py
 
 stack-down: ## stop the stack started by make stack-up
 	infra/local/stack-down.sh $(STACK_DIR)
 
 watch: ## run the functions under cargo lambda watch, wired to the stack of make stack-up
 	@test -f $(STACK_DIR)/env || { echo "no stack in $(STACK_DIR): run 'make stack-up' first"; exit 1; }
-	. $(STACK_DIR)/env && cargo lambda watch --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT)
+	. $(STACK_DIR)/env && cargo lambda watch --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) \
+		--env-file infra/local/functions.env
 
 invoke: ## send an event to a watched function: make invoke FN=alarm-forwarder EVENT=events/alarm-forwarder/x.json
 	@test -n "$(FN)" && test -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<events/...json>"; exit 1; }

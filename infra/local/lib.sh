@@ -3,7 +3,8 @@
 # The project's root, whatever directory the script was called from.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VENV=${VENV:-$ROOT/.venv}
-CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+# Same default as the Makefile.
+CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ops-lambdas/target}
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }

@@ -32,7 +32,10 @@ pub struct LogSettings {
 
 /// Noisy dependencies held to WARN unless a directive names them; their INFO lines are about
 /// connection pools and credential caches, not about what the function did.
-const QUIET: &str = "aws_config=warn,aws_smithy_runtime=warn,hyper=warn,rustls=warn";
+const QUIET: &str = "aws_config=warn,aws_smithy_runtime=warn,aws_smithy_runtime_api=warn,aws_smithy_http=warn,aws_smithy_http_client=warn,aws_smithy_types=warn,aws_sdk_secretsmanager=warn,hyper=warn,hyper_util=warn,h2=warn,reqwest=warn,rustls=warn";
+/// Always appended, even to `RUST_LOG`: at TRACE the SDK's HTTP layers print whole response
+/// bodies, and a GetSecretValue body holds the secret before any code of ours can register it.
+const NEVER_TRACE: &str = "aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,aws_smithy_http=debug,aws_smithy_http_client=debug,aws_smithy_types=debug,aws_sdk_secretsmanager=debug,hyper=debug,hyper_util=debug,h2=debug,reqwest=debug";
 
 impl LogSettings {
     pub fn from_vars(vars: &Vars) -> Self {
@@ -42,7 +45,7 @@ impl LogSettings {
         };
         let filter = match (vars.optional("AWS_LAMBDA_LOG_LEVEL"), vars.optional("RUST_LOG")) {
             (Some(level), _) => format!("{},{QUIET}", lambda_level(&level)),
-            (None, Some(directives)) => directives,
+            (None, Some(directives)) => format!("{directives},{NEVER_TRACE}"),
             (None, None) => format!("info,{QUIET}"),
         };
         Self { format, filter }
@@ -189,11 +192,10 @@ mod tests {
     }
 
     #[test]
-    fn rust_log_directives_are_used_verbatim_when_lambda_sets_no_level() {
-        assert_eq!(
-            settings(&[("RUST_LOG", "warn,alarm_forwarder=debug")]).filter,
-            "warn,alarm_forwarder=debug"
-        );
+    fn rust_log_directives_are_used_when_lambda_sets_no_level_but_never_trace_sdk_bodies() {
+        let filter = settings(&[("RUST_LOG", "warn,alarm_forwarder=debug")]).filter;
+        assert!(filter.starts_with("warn,alarm_forwarder=debug,"), "{filter}");
+        assert!(filter.contains("aws_smithy_runtime=debug"), "{filter}");
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! Every test that needs the stack calls [`Stack::get`], which fails the test with instructions when
 //! the stack is not running: a missing stack is a failure, never a silent skip.
 
+pub mod lambda;
+
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -143,4 +146,24 @@ pub fn unique(prefix: &str) -> String {
 pub fn routing_key() -> String {
     let seed = unique("rk").replace('-', "");
     format!("{:0>32}", seed.chars().rev().take(32).collect::<String>())
+}
+
+/// A path inside the repository, from its root (`events/alarm-forwarder/x.json`).
+pub fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+/// Creates a Secrets Manager secret with a unique name; returns the name.
+pub async fn create_secret(config: &aws_config::SdkConfig, prefix: &str, value: &str) -> String {
+    let name = unique(prefix);
+    aws_sdk_secretsmanager::Client::new(config)
+        .create_secret()
+        .name(&name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create secret {name}: {e:?}"));
+    name
 }

@@ -80,6 +80,8 @@ fn fault_response(status: u16) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = if code == StatusCode::TOO_MANY_REQUESTS {
         json!({"status": "throttle event", "message": "Requests for this service are arriving too quickly.  Please retry later."})
+    } else if code == StatusCode::BAD_REQUEST {
+        json!({"status": "invalid event", "message": "Event object is invalid", "errors": ["injected fault: event refused"]})
     } else {
         json!({"status": "error", "message": "injected fault"})
     };
