@@ -45,7 +45,12 @@ impl LogSettings {
         };
         let filter = match (vars.optional("AWS_LAMBDA_LOG_LEVEL"), vars.optional("RUST_LOG")) {
             (Some(level), _) => format!("{},{QUIET}", lambda_level(&level)),
-            (None, Some(directives)) => format!("{directives},{NEVER_TRACE}"),
+            // Appended only where TRACE could be on: these directives would raise, not cap, a
+            // quieter setting.
+            (None, Some(directives)) if directives.to_ascii_lowercase().contains("trace") => {
+                format!("{directives},{NEVER_TRACE}")
+            }
+            (None, Some(directives)) => directives,
             (None, None) => format!("info,{QUIET}"),
         };
         Self { format, filter }
@@ -193,9 +198,10 @@ mod tests {
 
     #[test]
     fn rust_log_directives_are_used_when_lambda_sets_no_level_but_never_trace_sdk_bodies() {
-        let filter = settings(&[("RUST_LOG", "warn,alarm_forwarder=debug")]).filter;
-        assert!(filter.starts_with("warn,alarm_forwarder=debug,"), "{filter}");
-        assert!(filter.contains("aws_smithy_runtime=debug"), "{filter}");
+        let quiet = settings(&[("RUST_LOG", "warn,alarm_forwarder=debug")]).filter;
+        assert_eq!(quiet, "warn,alarm_forwarder=debug", "nothing is raised above what was asked");
+        let loud = settings(&[("RUST_LOG", "trace")]).filter;
+        assert!(loud.starts_with("trace,") && loud.contains("aws_smithy_runtime=debug"), "{loud}");
     }
 
     #[test]
