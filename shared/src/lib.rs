@@ -3,6 +3,7 @@
 //! - [`aws`]: one AWS configuration for every SDK client (honours `AWS_ENDPOINT_URL`).
 //! - [`logging`]: tracing that follows Lambda's logging controls and redacts registered secrets.
 //! - [`config`]: typed environment variables with defaults and errors that name the variable.
+//! - [`deadline`]: the time an invocation has left.
 //! - [`error`]: the crate's error enum and the mapping of any error to a Lambda `Diagnostic`.
 //! - [`notifier`]: the `Notifier` port and its SNS adapter (subject and size limits enforced).
 //! - [`metrics`]: the `MetricSink` port and its batching CloudWatch adapter.
@@ -10,6 +11,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod deadline;
 pub mod error;
 pub mod logging;
 pub mod metrics;

@@ -32,10 +32,11 @@ pub struct LogSettings {
 
 /// Noisy dependencies held to WARN unless a directive names them; their INFO lines are about
 /// connection pools and credential caches, not about what the function did.
-const QUIET: &str = "aws_config=warn,aws_smithy_runtime=warn,aws_smithy_runtime_api=warn,aws_smithy_http=warn,aws_smithy_http_client=warn,aws_smithy_types=warn,aws_sdk_secretsmanager=warn,hyper=warn,hyper_util=warn,h2=warn,reqwest=warn,rustls=warn";
-/// Always appended, even to `RUST_LOG`: at TRACE the SDK's HTTP layers print whole response
-/// bodies, and a GetSecretValue body holds the secret before any code of ours can register it.
-const NEVER_TRACE: &str = "aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,aws_smithy_http=debug,aws_smithy_http_client=debug,aws_smithy_types=debug,aws_sdk_secretsmanager=debug,hyper=debug,hyper_util=debug,h2=debug,reqwest=debug";
+const QUIET: &str = "aws_config=warn,aws_smithy_runtime=warn,aws_smithy_runtime_api=warn,aws_smithy_http=warn,aws_smithy_http_client=warn,aws_smithy_types=warn,aws_sdk_secretsmanager=warn,tokio_postgres=warn,hyper=warn,hyper_util=warn,h2=warn,reqwest=warn,rustls=warn";
+/// Appended to a `RUST_LOG` that can turn TRACE on: at TRACE the SDK's HTTP layers print whole
+/// response bodies (a GetSecretValue body holds the secret before any code of ours can register it),
+/// and tokio-postgres prints statement parameters at DEBUG.
+const NEVER_TRACE: &str = "aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,aws_smithy_http=debug,aws_smithy_http_client=debug,aws_smithy_types=debug,aws_sdk_secretsmanager=debug,tokio_postgres=info,hyper=debug,hyper_util=debug,h2=debug,reqwest=debug";
 
 impl LogSettings {
     pub fn from_vars(vars: &Vars) -> Self {
@@ -199,9 +200,15 @@ mod tests {
     #[test]
     fn rust_log_directives_are_used_when_lambda_sets_no_level_but_never_trace_sdk_bodies() {
         let quiet = settings(&[("RUST_LOG", "warn,alarm_forwarder=debug")]).filter;
-        assert_eq!(quiet, "warn,alarm_forwarder=debug", "nothing is raised above what was asked");
+        assert_eq!(
+            quiet, "warn,alarm_forwarder=debug",
+            "nothing is raised above what was asked"
+        );
         let loud = settings(&[("RUST_LOG", "trace")]).filter;
-        assert!(loud.starts_with("trace,") && loud.contains("aws_smithy_runtime=debug"), "{loud}");
+        assert!(
+            loud.starts_with("trace,") && loud.contains("aws_smithy_runtime=debug"),
+            "{loud}"
+        );
     }
 
     #[test]

@@ -16,8 +16,6 @@ pub mod sns;
 #[cfg(test)]
 mod test_events;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
@@ -28,12 +26,6 @@ pub use forward::{forward, Summary};
 use pagerduty::PagerDutyHttp;
 use routing::RoutingCache;
 use secrets::SecretsManagerReader;
-
-/// Time kept back from the Lambda deadline to report the result.
-const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
-/// The budget when the runtime gives no usable deadline (local emulators send a fixed number of
-/// milliseconds rather than a point in time).
-const UNKNOWN_DEADLINE_BUDGET: Duration = Duration::from_secs(60);
 
 /// Clients built once per container and shared by every invocation.
 pub struct Deps {
@@ -58,7 +50,7 @@ pub async fn handle(
     config: &Config,
     event: LambdaEvent<Value>,
 ) -> Result<Summary, ForwardError> {
-    let deadline = deadline(event.context.deadline);
+    let deadline = ops_shared::deadline::from_epoch_ms(event.context.deadline);
     tracing::debug!(
         deadline_ms = event.context.deadline,
         budget_ms = deadline
@@ -67,39 +59,4 @@ pub async fn handle(
         "invocation budget"
     );
     forward(&deps.routes, &deps.pager, config, &event.payload, deadline).await
-}
-
-/// The invocation's deadline (milliseconds since the epoch) as an `Instant`, less a margin.
-fn deadline(deadline_ms: u64) -> tokio::time::Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let left = if deadline_ms > now_ms {
-        Duration::from_millis(deadline_ms - now_ms).saturating_sub(DEADLINE_MARGIN)
-    } else {
-        UNKNOWN_DEADLINE_BUDGET
-    };
-    tokio::time::Instant::now() + left
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_real_deadline_is_kept_less_the_margin() {
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
-        let left = deadline(now_ms + 3_000) - tokio::time::Instant::now();
-        assert!(
-            left <= Duration::from_millis(2_500) && left > Duration::from_millis(2_000),
-            "{left:?}"
-        );
-    }
-
-    #[test]
-    fn a_deadline_in_the_past_means_the_runtime_gave_none() {
-        let left = deadline(600_000) - tokio::time::Instant::now();
-        assert!(left > Duration::from_secs(50), "{left:?}");
-    }
 }
