@@ -1,0 +1,140 @@
+//! secret-rotator's errors. Each names the secret, the credential (current, previous, pending or
+//! master) and the place that failed, and what to do; none carries a secret value.
+
+use lambda_runtime::Diagnostic;
+use ops_shared::{Retryable, SharedError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    #[error(transparent)]
+    Config(#[from] SharedError),
+
+    #[error("the rotation event is invalid: {problem}. Secrets Manager sends {{\"Step\", \"SecretId\", \"ClientRequestToken\"}}")]
+    BadEvent { problem: String },
+
+    #[error("secret {secret} is not in ALLOWED_SECRET_ARNS: this rotator refuses it (add its ARN to the list to allow it)")]
+    NotAllowed { secret: String },
+
+    #[error("rotation is not enabled for secret {secret}: enable it with RotateSecret before invoking the rotator")]
+    RotationDisabled { secret: String },
+
+    #[error("version {token} is not a version of secret {secret}: the event belongs to another rotation")]
+    UnknownVersion { secret: String, token: String },
+
+    #[error("version {token} of secret {secret} is not AWSPENDING: this is a stale retry of an earlier rotation; start a new rotation")]
+    NotPending { secret: String, token: String },
+
+    #[error("secret {secret} has no {stage} value: {hint}")]
+    MissingValue {
+        secret: String,
+        stage: String,
+        hint: String,
+    },
+
+    #[error("Secrets Manager {operation} on {secret} failed: {reason}")]
+    SecretsManager {
+        operation: &'static str,
+        secret: String,
+        reason: String,
+        retryable: bool,
+    },
+
+    #[error("the {stage} value of secret {secret} is not usable: {problem}")]
+    BadSecretValue {
+        secret: String,
+        stage: String,
+        problem: String,
+    },
+
+    #[error("secret {secret} has engine \"{engine}\", which this rotator does not rotate (postgres and aurora-postgresql only; leave out \"engine\" for a generic secret)")]
+    UnsupportedEngine { secret: String, engine: String },
+
+    #[error("the pending {field} of secret {secret} differs from the current one: a single-user rotation changes only the password; start a new rotation")]
+    Mismatch { secret: String, field: &'static str },
+
+    #[error("the alternate user name {name} is {len} bytes, over PostgreSQL's 63-byte limit: shorten the user name in secret {secret}")]
+    NameTooLong {
+        secret: String,
+        name: String,
+        len: usize,
+    },
+
+    #[error("the master secret {master} is for host {master_host}, but secret {secret} is for host {host}: point masterarn at the master of the same database")]
+    MasterHostMismatch {
+        secret: String,
+        master: String,
+        master_host: String,
+        host: String,
+    },
+
+    #[error("the {credential} credential of secret {secret} could not log in to {host}:{port} as {user}: {reason}")]
+    Login {
+        credential: Credential,
+        secret: String,
+        host: String,
+        port: u16,
+        user: String,
+        reason: String,
+        retryable: bool,
+    },
+
+    #[error("neither the current nor the previous credential of secret {secret} logs in to {host}:{port} as {user}: the database holds a password in no label of the secret. Nothing was changed; reset the user's password to the AWSCURRENT value by hand, then retry")]
+    NoWorkingCredential {
+        secret: String,
+        host: String,
+        port: u16,
+        user: String,
+    },
+
+    #[error("changing role {role} on {host}:{port} as the {credential} user failed: {reason} (nothing was committed)")]
+    Database {
+        credential: Credential,
+        role: String,
+        host: String,
+        port: u16,
+        reason: String,
+        retryable: bool,
+    },
+
+    #[error("{what} did not finish before the invocation's deadline")]
+    Timeout { what: String },
+}
+
+/// Which credential an operation used, for errors that say exactly what failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Current,
+    Previous,
+    Pending,
+    Master,
+}
+
+impl std::fmt::Display for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Current => "current (AWSCURRENT)",
+            Self::Previous => "previous (AWSPREVIOUS)",
+            Self::Pending => "pending (AWSPENDING)",
+            Self::Master => "master",
+        })
+    }
+}
+
+impl Retryable for RotateError {
+    fn retryable(&self) -> bool {
+        match self {
+            Self::Config(e) => e.retryable(),
+            Self::SecretsManager { retryable, .. }
+            | Self::Login { retryable, .. }
+            | Self::Database { retryable, .. } => *retryable,
+            Self::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+impl From<RotateError> for Diagnostic {
+    fn from(error: RotateError) -> Self {
+        ops_shared::diagnostic(&error)
+    }
+}

@@ -1,0 +1,499 @@
+//! The rotation protocol over in-memory adapters: a Secrets Manager that behaves like the service
+//! (stages move, AWSPREVIOUS follows) and a database that checks passwords and applies role changes
+//! all-or-nothing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+use crate::config::Config;
+use crate::database::{Database, DbError, RoleChange, Session, Target};
+use crate::error::RotateError;
+use crate::event::RotationEvent;
+use crate::rotation::Rotator;
+use crate::store::{Description, PasswordPolicy, SecretStore, CURRENT, PENDING, PREVIOUS};
+use ops_shared::Vars;
+
+struct Version {
+    id: String,
+    value: Option<String>,
+    stages: Vec<String>,
+}
+
+#[derive(Default)]
+struct MemStore {
+    secrets: Mutex<HashMap<String, (bool, Vec<Version>)>>,
+    counter: Mutex<u32>,
+}
+
+impl MemStore {
+    fn add(&self, name: &str, value: &str) {
+        let v = Version {
+            id: "v0".into(),
+            value: Some(value.into()),
+            stages: vec![CURRENT.into()],
+        };
+        self.secrets.lock().unwrap().insert(name.into(), (true, vec![v]));
+    }
+
+    /// What Secrets Manager does before it calls createSecret: an empty AWSPENDING version.
+    fn start(&self, name: &str, token: &str) {
+        let mut secrets = self.secrets.lock().unwrap();
+        let (_, versions) = secrets.get_mut(name).unwrap();
+        for v in versions.iter_mut() {
+            v.stages.retain(|s| s != PENDING);
+        }
+        versions.push(Version {
+            id: token.into(),
+            value: None,
+            stages: vec![PENDING.into()],
+        });
+    }
+
+    fn value(&self, name: &str, stage: &str) -> Option<String> {
+        let secrets = self.secrets.lock().unwrap();
+        secrets[name]
+            .1
+            .iter()
+            .find(|v| v.stages.iter().any(|s| s == stage))
+            .and_then(|v| v.value.clone())
+    }
+
+    fn stages(&self, name: &str, version: &str) -> Vec<String> {
+        let secrets = self.secrets.lock().unwrap();
+        secrets[name]
+            .1
+            .iter()
+            .find(|v| v.id == version)
+            .map(|v| v.stages.clone())
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl SecretStore for MemStore {
+    async fn describe(&self, secret: &str) -> Result<Description, RotateError> {
+        let secrets = self.secrets.lock().unwrap();
+        let (enabled, versions) = &secrets[secret];
+        Ok(Description {
+            arn: secret.into(),
+            rotation_enabled: *enabled,
+            versions: versions
+                .iter()
+                .map(|v| (v.id.clone(), v.stages.clone()))
+                .collect(),
+        })
+    }
+
+    async fn value_at_stage(&self, secret: &str, stage: &str) -> Result<Option<SecretString>, RotateError> {
+        Ok(self.value(secret, stage).map(SecretString::from))
+    }
+
+    async fn value_of_version(
+        &self,
+        secret: &str,
+        version: &str,
+        stage: &str,
+    ) -> Result<Option<SecretString>, RotateError> {
+        let secrets = self.secrets.lock().unwrap();
+        Ok(secrets[secret]
+            .1
+            .iter()
+            .find(|v| v.id == version && v.stages.iter().any(|s| s == stage))
+            .and_then(|v| v.value.clone())
+            .map(SecretString::from))
+    }
+
+    async fn random_password(&self, policy: &PasswordPolicy) -> Result<SecretString, RotateError> {
+        let mut n = self.counter.lock().unwrap();
+        *n += 1;
+        Ok(SecretString::from(format!(
+            "{:0>width$}",
+            format!("pw{n}"),
+            width = policy.length as usize
+        )))
+    }
+
+    async fn put_pending(
+        &self,
+        secret: &str,
+        version: &str,
+        value: &SecretString,
+        _: Option<&SecretString>,
+    ) -> Result<(), RotateError> {
+        let mut secrets = self.secrets.lock().unwrap();
+        let (_, versions) = secrets.get_mut(secret).unwrap();
+        match versions.iter_mut().find(|v| v.id == version) {
+            Some(v) => v.value = Some(value.expose_secret().to_string()),
+            None => versions.push(Version {
+                id: version.into(),
+                value: Some(value.expose_secret().into()),
+                stages: vec![PENDING.into()],
+            }),
+        }
+        Ok(())
+    }
+
+    async fn move_current(&self, secret: &str, to: &str, from: &str) -> Result<(), RotateError> {
+        let mut secrets = self.secrets.lock().unwrap();
+        let (_, versions) = secrets.get_mut(secret).unwrap();
+        for v in versions.iter_mut() {
+            v.stages.retain(|s| s != PREVIOUS);
+            if v.id == from {
+                v.stages.retain(|s| s != CURRENT);
+                v.stages.push(PREVIOUS.into());
+            }
+            if v.id == to {
+                v.stages.retain(|s| s != PENDING);
+                v.stages.push(CURRENT.into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// role → (password, roles it is a member of)
+type Roles = Arc<Mutex<HashMap<String, (String, Vec<String>)>>>;
+
+#[derive(Default)]
+struct FakeDb {
+    roles: Roles,
+}
+
+impl FakeDb {
+    fn with(roles: &[(&str, &str)]) -> Self {
+        let db = Self::default();
+        for (r, p) in roles {
+            db.roles
+                .lock()
+                .unwrap()
+                .insert((*r).into(), ((*p).into(), vec![]));
+        }
+        db
+    }
+
+    fn password(&self, role: &str) -> Option<String> {
+        self.roles.lock().unwrap().get(role).map(|(p, _)| p.clone())
+    }
+
+    fn members(&self, role: &str) -> Vec<String> {
+        self.roles
+            .lock()
+            .unwrap()
+            .get(role)
+            .map(|(_, m)| m.clone())
+            .unwrap_or_default()
+    }
+
+    fn accepts(&self, value: &str) -> bool {
+        let v: Value = serde_json::from_str(value).unwrap();
+        self.password(v["username"].as_str().unwrap()).as_deref() == v["password"].as_str()
+    }
+}
+
+struct FakeSession(Roles);
+
+#[async_trait]
+impl Database for FakeDb {
+    async fn connect(
+        &self,
+        _: &Target,
+        user: &str,
+        password: &SecretString,
+        _: Instant,
+    ) -> Result<Box<dyn Session>, DbError> {
+        if self.password(user).as_deref() == Some(password.expose_secret()) {
+            Ok(Box::new(FakeSession(self.roles.clone())))
+        } else {
+            Err(DbError {
+                reason: format!("password authentication failed for user \"{user}\""),
+                retryable: false,
+            })
+        }
+    }
+}
+
+#[async_trait]
+impl Session for FakeSession {
+    async fn check(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
+
+    async fn role_exists(&mut self, role: &str) -> Result<bool, DbError> {
+        Ok(self.0.lock().unwrap().contains_key(role))
+    }
+
+    async fn apply(&mut self, changes: &[RoleChange]) -> Result<(), DbError> {
+        let mut roles = self.0.lock().unwrap();
+        let mut next = roles.clone();
+        for change in changes {
+            match change {
+                RoleChange::SetPassword { role, password } => {
+                    next.get_mut(role)
+                        .ok_or(DbError {
+                            reason: "no role".into(),
+                            retryable: false,
+                        })?
+                        .0 = password.expose_secret().into();
+                }
+                RoleChange::CreateLoginRole { role, password } => {
+                    next.insert(role.clone(), (password.expose_secret().into(), vec![]));
+                }
+                RoleChange::Grant { role, member } => next.get_mut(member).unwrap().1.push(role.clone()),
+            }
+        }
+        *roles = next;
+        Ok(())
+    }
+}
+
+fn config() -> Config {
+    Config::from_vars(&Vars::from_pairs([("PASSWORD_LENGTH", "16")])).unwrap()
+}
+
+fn pg(user: &str, password: &str, extra: Value) -> String {
+    let mut v = json!({"engine": "postgres", "host": "db.internal", "port": 5432, "username": user, "password": password, "dbname": "app"});
+    v.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    v.to_string()
+}
+
+fn event(step: &str, secret: &str, token: &str) -> RotationEvent {
+    RotationEvent::parse(&json!({"Step": step, "SecretId": secret, "ClientRequestToken": token})).unwrap()
+}
+
+fn soon() -> Instant {
+    Instant::now() + std::time::Duration::from_secs(5)
+}
+
+async fn step(
+    store: &MemStore,
+    db: &FakeDb,
+    cfg: &Config,
+    name: &str,
+    secret: &str,
+    token: &str,
+) -> Result<&'static str, RotateError> {
+    Rotator {
+        store,
+        db,
+        config: cfg,
+    }
+    .run(&event(name, secret, token), soon())
+    .await
+    .map(|r| r.outcome)
+}
+
+async fn rotate(store: &MemStore, db: &FakeDb, cfg: &Config, secret: &str, token: &str) {
+    store.start(secret, token);
+    for name in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
+        step(store, db, cfg, name, secret, token)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+#[tokio::test]
+async fn a_single_user_rotation_changes_the_password_and_keeps_the_old_as_previous() {
+    let (store, db, cfg) = (
+        MemStore::default(),
+        FakeDb::with(&[("app", "old-password")]),
+        config(),
+    );
+    let old = pg("app", "old-password", json!({}));
+    store.add("s", &old);
+    rotate(&store, &db, &cfg, "s", "t1").await;
+
+    let current = store.value("s", CURRENT).unwrap();
+    assert!(db.accepts(&current));
+    assert!(!db.accepts(&old));
+    assert_eq!(store.value("s", PREVIOUS).unwrap(), old);
+    assert_eq!(store.stages("s", "t1"), vec![CURRENT]);
+}
+
+#[tokio::test]
+async fn every_step_re_invoked_after_success_changes_nothing() {
+    let (store, db, cfg) = (MemStore::default(), FakeDb::with(&[("app", "p0")]), config());
+    store.add("s", &pg("app", "p0", json!({})));
+    store.start("s", "t1");
+    for name in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
+        step(&store, &db, &cfg, name, "s", "t1").await.unwrap();
+        let (pending, password) = (store.value("s", PENDING), db.password("app"));
+        let again = step(&store, &db, &cfg, name, "s", "t1").await.unwrap();
+        assert_eq!(
+            (store.value("s", PENDING), db.password("app")),
+            (pending, password),
+            "{name} again: {again}"
+        );
+    }
+    for name in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
+        assert_eq!(
+            step(&store, &db, &cfg, name, "s", "t1").await.unwrap(),
+            "already current"
+        );
+    }
+}
+
+#[tokio::test]
+async fn set_secret_recovers_through_previous_when_the_database_was_restored() {
+    let (store, db, cfg) = (MemStore::default(), FakeDb::with(&[("app", "p0")]), config());
+    let first = pg("app", "p0", json!({}));
+    store.add("s", &first);
+    rotate(&store, &db, &cfg, "s", "t1").await;
+    db.roles.lock().unwrap().get_mut("app").unwrap().0 = "p0".into(); // restored from a backup
+
+    rotate(&store, &db, &cfg, "s", "t2").await;
+    assert!(db.accepts(&store.value("s", CURRENT).unwrap()));
+}
+
+#[tokio::test]
+async fn a_password_in_no_label_fails_set_secret_and_changes_nothing() {
+    let (store, db, cfg) = (MemStore::default(), FakeDb::with(&[("app", "p0")]), config());
+    store.add("s", &pg("app", "p0", json!({})));
+    rotate(&store, &db, &cfg, "s", "t1").await;
+    db.roles.lock().unwrap().get_mut("app").unwrap().0 = "set-by-hand".into();
+
+    store.start("s", "t2");
+    step(&store, &db, &cfg, "createSecret", "s", "t2").await.unwrap();
+    let err = step(&store, &db, &cfg, "setSecret", "s", "t2").await.unwrap_err();
+    assert!(matches!(err, RotateError::NoWorkingCredential { .. }), "{err}");
+    assert!(err.to_string().contains("reset the user's password"), "{err}");
+    assert_eq!(db.password("app").as_deref(), Some("set-by-hand"));
+}
+
+#[tokio::test]
+async fn alternating_users_create_the_clone_with_grants_then_swap_back() {
+    let db = FakeDb::with(&[("app", "p0"), ("master", "m0")]);
+    let (store, cfg) = (MemStore::default(), config());
+    store.add("master", &pg("master", "m0", json!({})));
+    store.add("s", &pg("app", "p0", json!({"masterarn": "master"})));
+
+    rotate(&store, &db, &cfg, "s", "t1").await;
+    let current: Value = serde_json::from_str(&store.value("s", CURRENT).unwrap()).unwrap();
+    assert_eq!(current["username"], "app_clone");
+    assert!(db.accepts(&current.to_string()));
+    assert_eq!(db.members("app_clone"), vec!["app"]);
+    assert_eq!(
+        db.password("app").as_deref(),
+        Some("p0"),
+        "the old user keeps working until the next rotation"
+    );
+
+    rotate(&store, &db, &cfg, "s", "t2").await;
+    let current: Value = serde_json::from_str(&store.value("s", CURRENT).unwrap()).unwrap();
+    assert_eq!(current["username"], "app");
+    assert!(db.accepts(&current.to_string()));
+    assert!(db.accepts(&store.value("s", PREVIOUS).unwrap()));
+}
+
+#[tokio::test]
+async fn alternating_users_refuse_a_master_for_another_host_and_a_too_long_name() {
+    let db = FakeDb::with(&[("app", "p0"), ("master", "m0")]);
+    let (store, cfg) = (MemStore::default(), config());
+    store.add("master", &pg("master", "m0", json!({"host": "other.internal"})));
+    store.add("s", &pg("app", "p0", json!({"masterarn": "master"})));
+    store.start("s", "t1");
+    step(&store, &db, &cfg, "createSecret", "s", "t1").await.unwrap();
+    let err = step(&store, &db, &cfg, "setSecret", "s", "t1").await.unwrap_err();
+    assert!(matches!(err, RotateError::MasterHostMismatch { .. }), "{err}");
+
+    let long = "u".repeat(60);
+    store.add("long", &pg(&long, "p0", json!({"masterarn": "master"})));
+    store.start("long", "t1");
+    let err = step(&store, &db, &cfg, "createSecret", "long", "t1")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("63-byte"), "{err}");
+    assert!(store.value("long", PENDING).is_none());
+}
+
+#[tokio::test]
+async fn generic_secrets_regenerate_their_field_or_the_whole_string() {
+    let (store, db, cfg) = (MemStore::default(), FakeDb::default(), config());
+    store.add(
+        "json",
+        r#"{"api_key":"old-key","user":"svc","rotate_field":"api_key"}"#,
+    );
+    rotate(&store, &db, &cfg, "json", "t1").await;
+    let v: Value = serde_json::from_str(&store.value("json", CURRENT).unwrap()).unwrap();
+    assert_ne!(v["api_key"], "old-key");
+    assert_eq!(v["user"], "svc");
+
+    store.add("plain", "shared-hmac-key-0001");
+    rotate(&store, &db, &cfg, "plain", "t1").await;
+    assert_ne!(store.value("plain", CURRENT).unwrap(), "shared-hmac-key-0001");
+    assert_eq!(store.value("plain", PREVIOUS).unwrap(), "shared-hmac-key-0001");
+}
+
+#[tokio::test]
+async fn protocol_violations_fail_before_any_change() {
+    let (store, db, cfg) = (MemStore::default(), FakeDb::with(&[("app", "p0")]), config());
+    store.add("s", &pg("app", "p0", json!({})));
+
+    let err = step(&store, &db, &cfg, "createSecret", "s", "not-a-version")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RotateError::UnknownVersion { .. }), "{err}");
+
+    rotate(&store, &db, &cfg, "s", "t1").await;
+    store.start("s", "t2");
+    let err = step(&store, &db, &cfg, "setSecret", "s", "v0").await.unwrap_err();
+    assert!(
+        matches!(err, RotateError::NotPending { .. }),
+        "a stale retry: {err}"
+    );
+
+    store.secrets.lock().unwrap().get_mut("s").unwrap().0 = false;
+    let err = step(&store, &db, &cfg, "createSecret", "s", "t2")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RotateError::RotationDisabled { .. }), "{err}");
+    assert!(store.value("s", PENDING).is_none());
+}
+
+#[tokio::test]
+async fn wrong_engines_and_missing_fields_are_refused_with_the_field_named() {
+    let (store, db, cfg) = (MemStore::default(), FakeDb::default(), config());
+    store.add(
+        "mysql",
+        r#"{"engine":"mysql","host":"h","username":"u","password":"secret-value-1"}"#,
+    );
+    store.start("mysql", "t1");
+    let err = step(&store, &db, &cfg, "createSecret", "mysql", "t1")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("engine \"mysql\""), "{err}");
+
+    store.add(
+        "nohost",
+        r#"{"engine":"postgres","username":"u","password":"secret-value-2"}"#,
+    );
+    store.start("nohost", "t1");
+    let err = step(&store, &db, &cfg, "createSecret", "nohost", "t1")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("\"host\" is missing") && !err.contains("secret-value-2"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn secrets_outside_the_allow_list_are_refused() {
+    let (store, db) = (MemStore::default(), FakeDb::default());
+    let cfg = Config::from_vars(&Vars::from_pairs([("ALLOWED_SECRET_ARNS", "other")])).unwrap();
+    store.add("s", "value-123456");
+    store.start("s", "t1");
+    let err = step(&store, &db, &cfg, "createSecret", "s", "t1")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RotateError::NotAllowed { .. }), "{err}");
+    assert!(store.value("s", PENDING).is_none());
+}
