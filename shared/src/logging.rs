@@ -35,8 +35,9 @@ pub struct LogSettings {
 const QUIET: &str = "aws_config=warn,aws_smithy_runtime=warn,aws_smithy_runtime_api=warn,aws_smithy_http=warn,aws_smithy_http_client=warn,aws_smithy_types=warn,aws_sdk_secretsmanager=warn,tokio_postgres=warn,hyper=warn,hyper_util=warn,h2=warn,reqwest=warn,rustls=warn";
 /// Appended to a `RUST_LOG` that can turn TRACE on: at TRACE the SDK's HTTP layers print whole
 /// response bodies (a GetSecretValue body holds the secret before any code of ours can register it),
-/// and tokio-postgres prints statement parameters at DEBUG.
-const NEVER_TRACE: &str = "aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,aws_smithy_http=debug,aws_smithy_http_client=debug,aws_smithy_types=debug,aws_sdk_secretsmanager=debug,tokio_postgres=info,hyper=debug,hyper_util=debug,h2=debug,reqwest=debug";
+/// the Lambda runtime prints each raw event (a rotation event holds its RotationToken), and
+/// tokio-postgres prints statement parameters at DEBUG.
+const NEVER_TRACE: &str = "lambda_runtime=debug,aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,aws_smithy_http=debug,aws_smithy_http_client=debug,aws_smithy_types=debug,aws_sdk_secretsmanager=debug,tokio_postgres=info,hyper=debug,hyper_util=debug,h2=debug,reqwest=debug";
 
 impl LogSettings {
     pub fn from_vars(vars: &Vars) -> Self {
@@ -45,7 +46,10 @@ impl LogSettings {
             _ => LogFormat::Text,
         };
         let filter = match (vars.optional("AWS_LAMBDA_LOG_LEVEL"), vars.optional("RUST_LOG")) {
-            (Some(level), _) => format!("{},{QUIET}", lambda_level(&level)),
+            (Some(level), _) => match lambda_level(&level) {
+                "trace" => format!("trace,{NEVER_TRACE}"),
+                level => format!("{level},{QUIET}"),
+            },
             // Appended only where TRACE could be on: these directives would raise, not cap, a
             // quieter setting.
             (None, Some(directives)) if directives.to_ascii_lowercase().contains("trace") => {
@@ -186,6 +190,20 @@ mod tests {
         let s = settings(&[]);
         assert_eq!(s.format, LogFormat::Text);
         assert!(s.filter.starts_with("info,"));
+    }
+
+    #[test]
+    fn trace_never_reaches_the_layers_that_print_raw_bodies_and_events() {
+        let filter = settings(&[("AWS_LAMBDA_LOG_LEVEL", "TRACE")]).filter;
+        assert!(
+            filter.starts_with("trace,") && filter.contains("lambda_runtime=debug"),
+            "{filter}"
+        );
+        let filter = settings(&[("RUST_LOG", "info,secret_rotator=trace")]).filter;
+        assert!(
+            filter.contains("lambda_runtime=debug") && filter.contains("tokio_postgres=info"),
+            "{filter}"
+        );
     }
 
     #[test]

@@ -167,3 +167,8 @@ pub async fn create_secret(config: &aws_config::SdkConfig, prefix: &str, value: 
         .unwrap_or_else(|e| panic!("create secret {name}: {e:?}"));
     name
 }
+
+/// A PostgreSQL identifier no other test uses: lower-case letters, digits and underscores.
+pub fn pg_name(prefix: &str) -> String {
+    unique(prefix).replace('-', "_").to_ascii_lowercase()
+}

@@ -127,4 +127,21 @@ mod tests {
         )
         .is_err());
     }
+
+    #[test]
+    fn the_sample_events_parse() {
+        for (file, step) in [
+            ("createSecret", Step::Create),
+            ("setSecret", Step::Set),
+            ("testSecret", Step::Test),
+            ("finishSecret", Step::Finish),
+        ] {
+            let path = format!(
+                "{}/../../events/secret-rotator/{file}.json",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let value: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            assert_eq!(RotationEvent::parse(&value).unwrap().step, step, "{path}");
+        }
+    }
 }

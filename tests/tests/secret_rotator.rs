@@ -1,0 +1,558 @@
+//! secret-rotator against moto and the stack's real PostgreSQL over verified TLS: full rotations for
+//! each strategy, crash consistency at every step and every database write, the failure cases, and
+//! a rotation through `cargo lambda invoke` whose every output is searched for the passwords.
+
+use aws_sdk_secretsmanager::Client;
+use ops_tests::lambda::Function;
+use ops_tests::{pg_name, unique, Stack};
+use secret_rotator::postgres::{self, Interruption, Postgres};
+use secret_rotator::{Config, RotateError, RotationEvent, Rotator};
+use serde_json::{json, Value};
+
+const STEPS: [&str; 4] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
+
+struct Env {
+    stack: Stack,
+    sm: Client,
+    store: secret_rotator::secretsmanager::SecretsManager,
+    config: Config,
+}
+
+impl Env {
+    async fn new() -> Self {
+        let stack = Stack::get();
+        let aws = stack.aws().await;
+        let config = Config::from_vars(&ops_shared::Vars::from_pairs([(
+            "PG_CA_BUNDLE",
+            stack.pg_ca_bundle.as_str(),
+        )]))
+        .unwrap();
+        Self {
+            sm: Client::new(&aws),
+            store: secret_rotator::secretsmanager::SecretsManager::new(Client::new(&aws)),
+            stack,
+            config,
+        }
+    }
+
+    fn db(&self) -> Postgres {
+        let roots = postgres::roots(self.config.ca_bundle.as_deref()).unwrap();
+        Postgres::new(roots, self.config.connect_timeout).unwrap()
+    }
+
+    /// A login role with a password, made by the stack's superuser.
+    async fn role(&self, name: &str, password: &str) {
+        let admin = self
+            .stack
+            .pg_connect(&self.stack.pg_host, &self.stack.pg_user, &self.stack.pg_password)
+            .await
+            .unwrap();
+        let sql: String = admin
+            .query_one(
+                "SELECT format('CREATE ROLE %I WITH LOGIN PASSWORD %L', $1::text, $2::text)",
+                &[&name, &password],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        admin.batch_execute(&sql).await.unwrap();
+    }
+
+    fn pg_value(&self, user: &str, password: &str, extra: Value) -> String {
+        let mut v = json!({
+            "engine": "postgres", "host": self.stack.pg_host, "port": self.stack.pg_port,
+            "username": user, "password": password, "dbname": "postgres", "sslmode": "verify-full"
+        });
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        v.to_string()
+    }
+
+    async fn secret(&self, value: &str) -> String {
+        let name = unique("rotate");
+        self.sm
+            .create_secret()
+            .name(&name)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap()
+            .arn
+            .unwrap()
+    }
+
+    /// Starts a rotation as Secrets Manager does before calling createSecret. moto cannot call an
+    /// outside Lambda, so RotateSecret fails after labelling the new version AWSPENDING; moto also
+    /// leaves AWSPENDING on the last finished version, which the service itself removes.
+    async fn start(&self, arn: &str) -> String {
+        let described = self.sm.describe_secret().secret_id(arn).send().await.unwrap();
+        for (version, stages) in described.version_ids_to_stages.unwrap_or_default() {
+            if stages.iter().any(|s| s == "AWSPENDING") {
+                self.sm
+                    .update_secret_version_stage()
+                    .secret_id(arn)
+                    .version_stage("AWSPENDING")
+                    .remove_from_version_id(version)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        // Secrets Manager tokens are 32 to 64 characters.
+        let token = format!("{:a<40}", unique("token"));
+        let started = self
+            .sm
+            .rotate_secret()
+            .secret_id(arn)
+            .client_request_token(&token)
+            .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:secret-rotator")
+            .rotation_rules(
+                aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                    .automatically_after_days(30)
+                    .build(),
+            )
+            .send()
+            .await;
+        let stages = self
+            .sm
+            .describe_secret()
+            .secret_id(arn)
+            .send()
+            .await
+            .unwrap()
+            .version_ids_to_stages
+            .unwrap();
+        assert_eq!(
+            stages.get(&token).map(Vec::as_slice),
+            Some(&["AWSPENDING".to_string()][..]),
+            "{stages:?} after RotateSecret answered {started:?}"
+        );
+        token
+    }
+
+    async fn step_with(
+        &self,
+        db: &Postgres,
+        step: &str,
+        arn: &str,
+        token: &str,
+    ) -> Result<&'static str, RotateError> {
+        let event =
+            RotationEvent::parse(&json!({"Step": step, "SecretId": arn, "ClientRequestToken": token}))?;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        Rotator {
+            store: &self.store,
+            db,
+            config: &self.config,
+        }
+        .run(&event, deadline)
+        .await
+        .map(|r| r.outcome)
+    }
+
+    async fn step(&self, step: &str, arn: &str, token: &str) -> Result<&'static str, RotateError> {
+        self.step_with(&self.db(), step, arn, token).await
+    }
+
+    async fn rotate(&self, arn: &str) {
+        let token = self.start(arn).await;
+        for step in STEPS {
+            self.step(step, arn, &token)
+                .await
+                .unwrap_or_else(|e| panic!("{step}: {e}"));
+        }
+    }
+
+    async fn value(&self, arn: &str, stage: &str) -> Option<String> {
+        self.sm
+            .get_secret_value()
+            .secret_id(arn)
+            .version_stage(stage)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.secret_string)
+    }
+
+    /// Whether the database accepts the credentials in a secret value.
+    async fn logs_in(&self, value: &str) -> bool {
+        let v: Value = serde_json::from_str(value).unwrap();
+        let (user, password) = (v["username"].as_str().unwrap(), v["password"].as_str().unwrap());
+        match self.stack.pg_connect(&self.stack.pg_host, user, password).await {
+            Ok(client) => client.query_one("SELECT 1", &[]).await.is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    async fn assert_current_or_pending_logs_in(&self, arn: &str, when: &str) {
+        let current = self.value(arn, "AWSCURRENT").await.unwrap();
+        let pending = self.value(arn, "AWSPENDING").await;
+        let ok = self.logs_in(&current).await || matches!(&pending, Some(p) if self.logs_in(p).await);
+        assert!(
+            ok,
+            "{when}: the database accepts neither AWSCURRENT nor AWSPENDING"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_single_user_rotation_over_verified_tls_completes_and_keeps_the_old_value_as_previous() {
+    let env = Env::new().await;
+    let user = pg_name("single");
+    env.role(&user, "first-password-1").await;
+    let old = env.pg_value(&user, "first-password-1", json!({}));
+    let arn = env.secret(&old).await;
+
+    env.rotate(&arn).await;
+    let current = env.value(&arn, "AWSCURRENT").await.unwrap();
+    assert!(env.logs_in(&current).await, "AWSCURRENT logs in");
+    assert!(!env.logs_in(&old).await, "the old password no longer does");
+    assert_eq!(
+        env.value(&arn, "AWSPREVIOUS").await.as_deref(),
+        Some(old.as_str())
+    );
+
+    env.rotate(&arn).await;
+    assert!(
+        env.logs_in(&env.value(&arn, "AWSCURRENT").await.unwrap()).await,
+        "a second rotation works too"
+    );
+}
+
+#[tokio::test]
+async fn every_step_re_invoked_after_it_succeeded_changes_nothing() {
+    let env = Env::new().await;
+    let user = pg_name("again");
+    env.role(&user, "first-password-2").await;
+    let arn = env
+        .secret(&env.pg_value(&user, "first-password-2", json!({})))
+        .await;
+    let token = env.start(&arn).await;
+    for step in STEPS {
+        env.step(step, &arn, &token).await.unwrap();
+        let before = (
+            env.value(&arn, "AWSCURRENT").await,
+            env.value(&arn, "AWSPENDING").await,
+        );
+        env.step(step, &arn, &token)
+            .await
+            .unwrap_or_else(|e| panic!("{step} again: {e}"));
+        assert_eq!(
+            before,
+            (
+                env.value(&arn, "AWSCURRENT").await,
+                env.value(&arn, "AWSPENDING").await
+            ),
+            "{step}"
+        );
+        env.assert_current_or_pending_logs_in(&arn, step).await;
+    }
+}
+
+#[tokio::test]
+async fn single_user_crash_after_each_database_write_is_recovered_by_the_retry() {
+    let env = Env::new().await;
+    // setSecret writes twice: the ALTER ROLE statement, then the commit.
+    for after in 1..=2 {
+        let user = pg_name("crash");
+        env.role(&user, "first-password-3").await;
+        let old = env.pg_value(&user, "first-password-3", json!({}));
+        let arn = env.secret(&old).await;
+        let token = env.start(&arn).await;
+        env.step("createSecret", &arn, &token).await.unwrap();
+
+        let interruption = Interruption::after_writes(after);
+        let crashing = env.db().interrupt(interruption.clone());
+        let err = env
+            .step_with(&crashing, "setSecret", &arn, &token)
+            .await
+            .unwrap_err();
+        assert!(interruption.fired(), "write {after}: {err}");
+        env.assert_current_or_pending_logs_in(&arn, &format!("after write {after}"))
+            .await;
+
+        for step in ["setSecret", "testSecret", "finishSecret"] {
+            env.step(step, &arn, &token)
+                .await
+                .unwrap_or_else(|e| panic!("retry {step} after write {after}: {e}"));
+            env.assert_current_or_pending_logs_in(&arn, step).await;
+        }
+        assert!(env.logs_in(&env.value(&arn, "AWSCURRENT").await.unwrap()).await);
+        assert_eq!(
+            env.value(&arn, "AWSPREVIOUS").await.as_deref(),
+            Some(old.as_str())
+        );
+    }
+}
+
+#[tokio::test]
+async fn alternating_users_rotate_through_the_clone_and_current_always_logs_in() {
+    let env = Env::new().await;
+    let master = env
+        .secret(&env.pg_value(&env.stack.pg_user, &env.stack.pg_password, json!({})))
+        .await;
+    // CREATE ROLE, GRANT, commit: a crash after each, then a retry, before a clean rotation back.
+    for after in 1..=3 {
+        let user = pg_name("alt");
+        env.role(&user, "first-password-4").await;
+        let arn = env
+            .secret(&env.pg_value(&user, "first-password-4", json!({"masterarn": master})))
+            .await;
+        let token = env.start(&arn).await;
+        env.step("createSecret", &arn, &token).await.unwrap();
+        let interruption = Interruption::after_writes(after);
+        let crashing = env.db().interrupt(interruption.clone());
+        env.step_with(&crashing, "setSecret", &arn, &token)
+            .await
+            .unwrap_err();
+        assert!(interruption.fired());
+        assert!(
+            env.logs_in(&env.value(&arn, "AWSCURRENT").await.unwrap()).await,
+            "AWSCURRENT works after write {after}"
+        );
+
+        for step in ["setSecret", "testSecret", "finishSecret"] {
+            env.step(step, &arn, &token)
+                .await
+                .unwrap_or_else(|e| panic!("{step} after write {after}: {e}"));
+            assert!(
+                env.logs_in(&env.value(&arn, "AWSCURRENT").await.unwrap()).await,
+                "{step}"
+            );
+        }
+        let current: Value = serde_json::from_str(&env.value(&arn, "AWSCURRENT").await.unwrap()).unwrap();
+        assert_eq!(current["username"], format!("{user}_clone"));
+
+        // The clone has the original's grants: it can do what the original could.
+        let admin = env
+            .stack
+            .pg_connect(&env.stack.pg_host, &env.stack.pg_user, &env.stack.pg_password)
+            .await
+            .unwrap();
+        let member: bool = admin
+            .query_one(
+                "SELECT pg_has_role($1::text, $2::text, 'MEMBER')",
+                &[&format!("{user}_clone"), &user],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(member);
+
+        env.rotate(&arn).await;
+        let back: Value = serde_json::from_str(&env.value(&arn, "AWSCURRENT").await.unwrap()).unwrap();
+        assert_eq!(back["username"], user.as_str());
+        assert!(env.logs_in(&back.to_string()).await);
+        assert!(
+            env.logs_in(&env.value(&arn, "AWSPREVIOUS").await.unwrap()).await,
+            "the clone keeps working"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_generic_secret_rotates_its_field() {
+    let env = Env::new().await;
+    let arn = env
+        .secret(r#"{"client_id":"svc","client_secret":"first-secret-5","rotate_field":"client_secret"}"#)
+        .await;
+    env.rotate(&arn).await;
+    let v: Value = serde_json::from_str(&env.value(&arn, "AWSCURRENT").await.unwrap()).unwrap();
+    assert_eq!(v["client_id"], "svc");
+    let new = v["client_secret"].as_str().unwrap();
+    assert_eq!(new.len(), 32);
+    assert!(!new.chars().any(|c| ":/@\"'\\ ".contains(c)), "{new}");
+}
+
+#[tokio::test]
+async fn set_secret_recovers_through_previous_after_the_database_was_restored() {
+    let env = Env::new().await;
+    let user = pg_name("restored");
+    env.role(&user, "first-password-6").await;
+    let arn = env
+        .secret(&env.pg_value(&user, "first-password-6", json!({})))
+        .await;
+    env.rotate(&arn).await;
+    // A restore from backup puts the old password back.
+    let admin = env
+        .stack
+        .pg_connect(&env.stack.pg_host, &env.stack.pg_user, &env.stack.pg_password)
+        .await
+        .unwrap();
+    let sql: String = admin
+        .query_one(
+            "SELECT format('ALTER ROLE %I WITH PASSWORD %L', $1::text, 'first-password-6')",
+            &[&user],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    admin.batch_execute(&sql).await.unwrap();
+
+    env.rotate(&arn).await;
+    assert!(env.logs_in(&env.value(&arn, "AWSCURRENT").await.unwrap()).await);
+}
+
+#[tokio::test]
+async fn a_database_password_in_no_label_fails_clearly_and_changes_nothing() {
+    let env = Env::new().await;
+    let user = pg_name("unknownpw");
+    env.role(&user, "set-by-hand-7").await;
+    let arn = env
+        .secret(&env.pg_value(&user, "not-what-the-db-has", json!({})))
+        .await;
+    let token = env.start(&arn).await;
+    env.step("createSecret", &arn, &token).await.unwrap();
+    let err = env.step("setSecret", &arn, &token).await.unwrap_err().to_string();
+    assert!(
+        err.contains("current (AWSCURRENT) credential") && err.contains("password authentication failed"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("not-what-the-db-has") && !err.contains("set-by-hand-7"),
+        "{err}"
+    );
+    let still = env
+        .stack
+        .pg_connect(&env.stack.pg_host, &user, "set-by-hand-7")
+        .await;
+    assert!(still.is_ok(), "the database was not changed");
+}
+
+#[tokio::test]
+async fn verify_full_refuses_a_certificate_for_another_name_and_changes_nothing() {
+    let env = Env::new().await;
+    let user = pg_name("wrongname");
+    env.role(&user, "first-password-8").await;
+    // The certificate names localhost; 127.0.0.1 is the same server under another name.
+    let value = env.pg_value(&user, "first-password-8", json!({"host": "127.0.0.1"}));
+    let arn = env.secret(&value).await;
+    let token = env.start(&arn).await;
+    env.step("createSecret", &arn, &token).await.unwrap();
+    let err = env.step("setSecret", &arn, &token).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("127.0.0.1") && text.to_lowercase().contains("certificate"),
+        "{text}"
+    );
+    assert!(
+        !ops_shared::Retryable::retryable(&err),
+        "a certificate mismatch does not pass by itself"
+    );
+    assert_eq!(
+        env.value(&arn, "AWSCURRENT").await.as_deref(),
+        Some(value.as_str())
+    );
+    assert!(env
+        .stack
+        .pg_connect(&env.stack.pg_host, &user, "first-password-8")
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn stale_tokens_unknown_versions_and_disabled_rotation_are_refused() {
+    let env = Env::new().await;
+    let arn = env.secret("plain-secret-value-9").await;
+    let err = env
+        .step("createSecret", &arn, "no-such-version")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RotateError::RotationDisabled { .. }), "{err}");
+
+    let first = env.start(&arn).await;
+    let err = env
+        .step("createSecret", &arn, "no-such-version")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RotateError::UnknownVersion { .. }), "{err}");
+    for step in STEPS {
+        env.step(step, &arn, &first).await.unwrap();
+    }
+    let _second = env.start(&arn).await;
+    let old_version = env
+        .sm
+        .describe_secret()
+        .secret_id(&arn)
+        .send()
+        .await
+        .unwrap()
+        .version_ids_to_stages
+        .unwrap()
+        .into_iter()
+        .find(|(_, s)| s.iter().any(|s| s == "AWSPREVIOUS"))
+        .unwrap()
+        .0;
+    let err = env.step("setSecret", &arn, &old_version).await.unwrap_err();
+    assert!(
+        matches!(err, RotateError::NotPending { .. }),
+        "a stale retry: {err}"
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_through_cargo_lambda_invoke_never_prints_a_password() {
+    let env = Env::new().await;
+    let user = pg_name("invoked");
+    env.role(&user, "first-password-10").await;
+    let old = env.pg_value(&user, "first-password-10", json!({}));
+    let arn = env.secret(&old).await;
+    let token = env.start(&arn).await;
+    let f = Function::start(
+        "secret-rotator",
+        &[
+            ("PG_CA_BUNDLE", env.stack.pg_ca_bundle.as_str()),
+            ("RUST_LOG", "trace"),
+        ],
+    );
+
+    let mut outputs = Vec::new();
+    for step in STEPS {
+        let event = json!({"Step": step, "SecretId": arn, "ClientRequestToken": token, "RotationToken": "rotation-token-secret-11"});
+        let inv = f.invoke_json(&event);
+        assert!(inv.ok, "{step}: {}", inv.error);
+        assert_eq!(inv.json()["step"], step);
+        outputs.push(inv.output);
+    }
+    let bad = f.invoke_json(&json!({"Step": "rotateSecret", "SecretId": arn, "ClientRequestToken": token}));
+    assert!(!bad.ok && bad.error.contains("unknown step"), "{}", bad.error);
+    outputs.push(bad.error);
+
+    let current = env.value(&arn, "AWSCURRENT").await.unwrap();
+    assert!(env.logs_in(&current).await, "the rotated password logs in");
+    let new_password = serde_json::from_str::<Value>(&current).unwrap()["password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let everything = format!("{}\n{}", f.logs(), outputs.join("\n"));
+    assert!(everything.contains("rotation step done"), "{everything}");
+    for secret in [
+        "first-password-10",
+        new_password.as_str(),
+        "rotation-token-secret-11",
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "a secret reached the output:\n{everything}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_ca_bundle_fails_at_cold_start_naming_the_variable() {
+    let config = Config::from_vars(&ops_shared::Vars::from_pairs([(
+        "PG_CA_BUNDLE",
+        "/nonexistent/ca.pem",
+    )]))
+    .unwrap();
+    let err = secret_rotator::Deps::connect(&config)
+        .await
+        .err()
+        .expect("a missing bundle is refused")
+        .to_string();
+    assert!(
+        err.contains("PG_CA_BUNDLE") && err.contains("/nonexistent/ca.pem"),
+        "{err}"
+    );
+}
