@@ -1,0 +1,7 @@
+//! The probes: each turns one check into an [`Outcome`](crate::outcome::Outcome).
+
+pub mod dns;
+pub mod ecs;
+pub mod http;
+pub mod tcp;
+pub mod tls;

@@ -1,0 +1,501 @@
+//! One run: every check, concurrently and within the deadline, then metrics and alarms.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use futures::stream::{self, StreamExt};
+use ops_shared::{Metric, MetricSink, Unit};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::alarms::{self, AlarmSpec, AlarmStore};
+use crate::checks::{self, Check, Invalid, Probe};
+use crate::config::{Config, FUNCTION};
+use crate::error::HealthError;
+use crate::outcome::Outcome;
+use crate::probe::ecs::{self, EcsServices, ServiceState};
+use crate::probe::http::{self, HttpClients};
+use crate::probe::tls::TlsProbe;
+use crate::probe::{dns, tcp};
+
+/// Everything a run talks to, built once per container.
+pub struct Deps {
+    pub http: HttpClients,
+    pub tls: TlsProbe,
+    pub ecs: Box<dyn EcsServices>,
+    pub metrics: Box<dyn MetricSink>,
+    pub alarms: Box<dyn AlarmStore>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub name: String,
+    pub kind: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AlarmChanges {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub deleted: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub healthy: usize,
+    pub unhealthy: usize,
+    pub checks: Vec<CheckReport>,
+    pub metric_requests: usize,
+    pub alarms: Option<AlarmChanges>,
+}
+
+/// Time kept back from the deadline for PutMetricData and the alarms.
+const PUBLISH_RESERVE: Duration = Duration::from_secs(3);
+
+/// The check list of an event: its own `checks`, or `HEALTH_CHECKS` for a plain Scheduled Event.
+pub fn check_list(event: &Value, config: &Config) -> Result<Vec<Value>, HealthError> {
+    match event.get("checks") {
+        Some(Value::Array(list)) if !list.is_empty() => return Ok(list.clone()),
+        Some(Value::Array(_)) => return Err(HealthError::NoChecks),
+        Some(_) => {
+            return Err(HealthError::BadEvent {
+                problem: "\"checks\" is not a list".into(),
+            })
+        }
+        None => {}
+    }
+    let scheduled = event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+        || event.is_null()
+        || event.as_object().is_some_and(|o| o.is_empty());
+    if !scheduled {
+        let keys = event
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        return Err(HealthError::BadEvent {
+            problem: format!("it has neither \"checks\" nor detail-type Scheduled Event (keys: {keys})"),
+        });
+    }
+    config
+        .checks
+        .clone()
+        .filter(|c| !c.is_empty())
+        .ok_or(HealthError::NoChecks)
+}
+
+pub async fn run(
+    deps: &Deps,
+    config: &Config,
+    event: &Value,
+    deadline: Instant,
+) -> Result<Report, HealthError> {
+    let parsed = checks::parse_list(&check_list(event, config)?);
+    let checks_deadline = deadline
+        .checked_sub(PUBLISH_RESERVE)
+        .filter(|d| *d > Instant::now())
+        .unwrap_or(deadline);
+
+    let wanted: Vec<(String, String)> = parsed
+        .iter()
+        .filter_map(|c| match c {
+            Ok(Check {
+                probe: Probe::Ecs { cluster, service, .. },
+                ..
+            }) => Some((cluster.clone(), service.clone())),
+            _ => None,
+        })
+        .collect();
+    let services = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        tokio::time::timeout_at(checks_deadline, ecs::describe_all(deps.ecs.as_ref(), &wanted))
+            .await
+            .unwrap_or_default()
+    };
+
+    let outcomes: Vec<(usize, Outcome)> = stream::iter(
+        parsed
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.as_ref().ok().map(|c| (i, c))),
+    )
+    .map(|(i, check)| {
+        let services = &services;
+        async move {
+            let started = Instant::now();
+            let limit = (started + check.timeout).min(checks_deadline);
+            let outcome = match tokio::time::timeout_at(limit, probe(deps, config, check, services)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Outcome::unhealthy(
+                    started.elapsed(),
+                    format!("timed out after {} ms", started.elapsed().as_millis()),
+                ),
+            };
+            (i, outcome)
+        }
+    })
+    .buffer_unordered(config.concurrency)
+    .collect()
+    .await;
+    let mut by_index: HashMap<usize, Outcome> = outcomes.into_iter().collect();
+
+    let reports: Vec<CheckReport> = parsed
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c {
+            Ok(check) => CheckReport {
+                name: check.name.clone(),
+                kind: check.probe.kind().to_string(),
+                outcome: by_index
+                    .remove(&i)
+                    .unwrap_or_else(|| Outcome::unhealthy(Duration::ZERO, "timed out")),
+            },
+            Err(Invalid { name, problem }) => CheckReport {
+                name: name.clone(),
+                kind: "invalid".to_string(),
+                outcome: Outcome::unhealthy(Duration::ZERO, format!("invalid check definition: {problem}")),
+            },
+        })
+        .collect();
+    for r in reports.iter().filter(|r| !r.outcome.healthy) {
+        tracing::warn!(check = %r.name, kind = %r.kind, latency_ms = r.outcome.latency.as_millis() as u64, reason = %r.outcome.reason, "check failed");
+    }
+
+    let metrics = metrics(&parsed, &reports);
+    let put = deps.metrics.put(&metrics).await?;
+
+    let alarm_changes = if config.manage_alarms {
+        Some(reconcile(deps.alarms.as_ref(), config, &parsed).await?)
+    } else {
+        None
+    };
+    let healthy = reports.iter().filter(|r| r.outcome.healthy).count();
+    tracing::info!(
+        checks = reports.len(),
+        healthy,
+        unhealthy = reports.len() - healthy,
+        metric_requests = put.requests,
+        "run done"
+    );
+    Ok(Report {
+        healthy,
+        unhealthy: reports.len() - healthy,
+        checks: reports,
+        metric_requests: put.requests,
+        alarms: alarm_changes,
+    })
+}
+
+async fn probe(
+    deps: &Deps,
+    config: &Config,
+    check: &Check,
+    services: &HashMap<(String, String), Result<ServiceState, String>>,
+) -> Outcome {
+    match &check.probe {
+        Probe::Http(h) => http::probe(&deps.http, h, check.timeout).await,
+        Probe::Tcp { host, port } => tcp::probe(host, *port).await,
+        Probe::Dns(d) => dns::probe(d, check.timeout).await,
+        Probe::Tls {
+            host,
+            port,
+            min_days_left,
+        } => deps.tls.probe(host, *port, *min_days_left).await,
+        Probe::Ecs {
+            cluster,
+            service,
+            min_running,
+        } => match services.get(&(cluster.clone(), service.clone())) {
+            Some(Ok(state)) => ecs::judge(state, *min_running, config.rollout_stuck_after, SystemTime::now()),
+            Some(Err(reason)) => Outcome::unhealthy(Duration::ZERO, reason.clone()),
+            None => Outcome::unhealthy(Duration::ZERO, "timed out reading ECS".to_string()),
+        },
+    }
+}
+
+/// `CheckHealthy` for every named check (a broken definition counts as unhealthy, so its alarm
+/// tells someone), `CheckLatencyMs` for those that ran, `CertificateDaysLeft` for tls checks.
+fn metrics(parsed: &[Result<Check, Invalid>], reports: &[CheckReport]) -> Vec<Metric> {
+    let now = SystemTime::now();
+    let mut out = Vec::with_capacity(reports.len() * 2);
+    for (c, r) in parsed.iter().zip(reports) {
+        let named = match c {
+            Ok(_) => true,
+            Err(Invalid { name, .. }) => !name.starts_with("checks["),
+        };
+        if !named {
+            continue;
+        }
+        let metric = |name: &str, value: f64, unit: Unit| {
+            Metric::new(name, value, unit).dimension("Check", &r.name).at(now)
+        };
+        out.push(metric(
+            "CheckHealthy",
+            if r.outcome.healthy { 1.0 } else { 0.0 },
+            Unit::None,
+        ));
+        if c.is_ok() {
+            out.push(metric(
+                "CheckLatencyMs",
+                r.outcome.latency.as_secs_f64() * 1000.0,
+                Unit::Milliseconds,
+            ));
+        }
+        if let Some(days) = r.outcome.days_left {
+            out.push(metric("CertificateDaysLeft", days as f64, Unit::Count));
+        }
+    }
+    out
+}
+
+async fn reconcile(
+    store: &dyn AlarmStore,
+    config: &Config,
+    parsed: &[Result<Check, Invalid>],
+) -> Result<AlarmChanges, HealthError> {
+    let topic = config.alarm_topic.as_deref().unwrap_or_default();
+    let period = config.period.as_secs() as i32;
+    let wanted: Vec<AlarmSpec> = parsed
+        .iter()
+        .filter_map(|c| c.as_ref().ok())
+        .map(|c| {
+            AlarmSpec::for_check(
+                &config.alarm_prefix,
+                &c.name,
+                c.failure_threshold,
+                c.evaluation_runs,
+                period,
+                FUNCTION,
+                topic,
+            )
+        })
+        .collect();
+    let keep: Vec<String> = parsed
+        .iter()
+        .filter_map(|c| c.as_ref().err())
+        .map(|i| format!("{}{}", config.alarm_prefix, i.name))
+        .collect();
+    let existing = store.list(&config.alarm_prefix).await?;
+    let plan = alarms::plan(&wanted, &existing, &keep);
+    alarms::apply(store, &plan).await?;
+    Ok(AlarmChanges {
+        created: plan.create.iter().map(|s| s.name.clone()).collect(),
+        updated: plan.update.iter().map(|s| s.name.clone()).collect(),
+        deleted: plan.delete,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use ops_shared::metrics::PutSummary;
+    use ops_shared::SharedError;
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Sink(Mutex<Vec<Metric>>);
+
+    #[async_trait]
+    impl MetricSink for Sink {
+        async fn put(&self, metrics: &[Metric]) -> Result<PutSummary, SharedError> {
+            self.0.lock().unwrap().extend_from_slice(metrics);
+            Ok(PutSummary {
+                sent: metrics.len(),
+                dropped: 0,
+                requests: 1,
+            })
+        }
+    }
+
+    #[derive(Default)]
+    struct Alarms(Mutex<Vec<AlarmSpec>>);
+
+    #[async_trait]
+    impl AlarmStore for Alarms {
+        async fn list(&self, prefix: &str) -> Result<Vec<AlarmSpec>, HealthError> {
+            Ok(self
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|a| a.name.starts_with(prefix))
+                .cloned()
+                .collect())
+        }
+        async fn put(&self, spec: &AlarmSpec) -> Result<(), HealthError> {
+            let mut all = self.0.lock().unwrap();
+            all.retain(|a| a.name != spec.name);
+            all.push(spec.clone());
+            Ok(())
+        }
+        async fn delete(&self, names: &[String]) -> Result<(), HealthError> {
+            self.0.lock().unwrap().retain(|a| !names.contains(&a.name));
+            Ok(())
+        }
+    }
+
+    struct NoEcs;
+
+    #[async_trait]
+    impl EcsServices for NoEcs {
+        async fn describe(&self, cluster: &str, _: &[String]) -> Result<Vec<ServiceState>, String> {
+            Err(format!("no ECS here ({cluster})"))
+        }
+    }
+
+    fn deps() -> Deps {
+        Deps {
+            http: HttpClients::new(&[]).unwrap(),
+            tls: TlsProbe::new(rustls::RootCertStore {
+                roots: webpki_roots_stub(),
+            })
+            .unwrap(),
+            ecs: Box::new(NoEcs),
+            metrics: Box::new(Sink::default()),
+            alarms: Box::new(Alarms::default()),
+        }
+    }
+
+    /// One self-made root: the TLS verifier needs at least one; these tests make no TLS checks.
+    fn webpki_roots_stub() -> Vec<rustls::pki_types::TrustAnchor<'static>> {
+        vec![rustls::pki_types::TrustAnchor {
+            subject: rustls::pki_types::Der::from_slice(b"0"),
+            subject_public_key_info: rustls::pki_types::Der::from_slice(b"0"),
+            name_constraints: None,
+        }]
+    }
+
+    fn config() -> Config {
+        Config::from_vars(&ops_shared::Vars::from_pairs([(
+            "ALARM_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:1:alarms",
+        )]))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_check_list_comes_from_the_event_or_health_checks() {
+        let mut cfg = config();
+        assert_eq!(
+            check_list(&json!({"checks": [{"name": "a"}]}), &cfg)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(matches!(
+            check_list(&json!({"detail-type": "Scheduled Event"}), &cfg),
+            Err(HealthError::NoChecks)
+        ));
+        cfg.checks = Some(vec![json!({"name": "b"}), json!({"name": "c"})]);
+        assert_eq!(
+            check_list(
+                &json!({"detail-type": "Scheduled Event", "source": "aws.events"}),
+                &cfg
+            )
+            .unwrap()
+            .len(),
+            2
+        );
+        assert!(matches!(
+            check_list(&json!({"Records": []}), &cfg),
+            Err(HealthError::BadEvent { .. })
+        ));
+        assert!(matches!(
+            check_list(&json!({"checks": "all"}), &cfg),
+            Err(HealthError::BadEvent { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_run_reports_every_check_and_keeps_the_alarm_of_a_broken_definition() {
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let open_port = open.local_addr().unwrap().port();
+        let closed_port = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let silent_port = silent.local_addr().unwrap().port();
+        let d = deps();
+        let cfg = config();
+        let event = json!({"checks": [
+            {"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": open_port},
+            {"name": "down", "kind": "tcp", "host": "127.0.0.1", "port": closed_port},
+            {"name": "hangs", "kind": "http", "url": format!("http://127.0.0.1:{silent_port}/"), "timeout": "300ms"},
+            {"name": "typo", "kind": "tcp", "host": "h", "port": 1, "retries": 3},
+            {"name": "svc", "kind": "ecs", "cluster": "prod", "service": "api"},
+        ]});
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let report = run(&d, &cfg, &event, deadline).await.unwrap();
+        let by_name: HashMap<&str, &CheckReport> =
+            report.checks.iter().map(|c| (c.name.as_str(), c)).collect();
+        assert!(by_name["db"].outcome.healthy);
+        assert!(by_name["down"].outcome.reason.contains("could not connect"));
+        assert!(
+            by_name["hangs"].outcome.reason.starts_with("timed out"),
+            "{}",
+            by_name["hangs"].outcome.reason
+        );
+        assert!(by_name["typo"].outcome.reason.contains("field retries"));
+        assert_eq!(by_name["svc"].outcome.reason, "no ECS here (prod)");
+        assert_eq!((report.healthy, report.unhealthy), (1, 4));
+
+        let alarms = report.alarms.unwrap();
+        assert_eq!(alarms.created.len(), 4, "one alarm per valid check: {alarms:?}");
+        // Next run: "down" removed from the list, "typo" still broken: only "down" loses its alarm.
+        let again = json!({"checks": [
+            {"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": open_port},
+            {"name": "hangs", "kind": "http", "url": format!("http://127.0.0.1:{silent_port}/"), "timeout": "300ms"},
+            {"name": "typo", "kind": "tcp", "host": "h", "port": 1, "retries": 3},
+            {"name": "svc", "kind": "ecs", "cluster": "prod", "service": "api"},
+        ]});
+        let second = run(&d, &cfg, &again, deadline).await.unwrap().alarms.unwrap();
+        assert_eq!(second.deleted, vec!["ops-lambdas-health-down"]);
+        assert!(second.created.is_empty() && second.updated.is_empty());
+        drop(open);
+    }
+
+    #[test]
+    fn metrics_cover_every_named_check() {
+        let parsed = checks::parse_list(&[
+            json!({"name": "a", "kind": "tcp", "host": "h", "port": 1}),
+            json!({"name": "b", "kind": "tcp", "host": "h"}),
+            json!({"kind": "tcp"}),
+        ]);
+        let reports: Vec<CheckReport> = ["a", "b", "checks[2]"]
+            .iter()
+            .map(|n| CheckReport {
+                name: n.to_string(),
+                kind: "tcp".into(),
+                outcome: Outcome {
+                    days_left: Some(3),
+                    ..Outcome::healthy(Duration::from_millis(7), "")
+                },
+            })
+            .collect();
+        let m = metrics(&parsed, &reports);
+        let names: Vec<(&str, &str)> = m
+            .iter()
+            .map(|m| (m.name.as_str(), m.dimensions[0].1.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("CheckHealthy", "a"),
+                ("CheckLatencyMs", "a"),
+                ("CertificateDaysLeft", "a"),
+                ("CheckHealthy", "b"),
+                ("CertificateDaysLeft", "b")
+            ]
+        );
+    }
+}
