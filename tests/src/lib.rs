@@ -5,6 +5,7 @@
 //! the stack is not running: a missing stack is a failure, never a silent skip.
 
 pub mod lambda;
+pub mod targets;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,0 +1,155 @@
+//! Real local targets for the health-checker's tests: an HTTP server with healthy and broken routes,
+//! TLS servers with short- and long-lived self-signed certificates, and a tiny DNS server. Each
+//! listens on a free loopback port and stops when dropped.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::get;
+use axum::Router;
+use chrono::Datelike;
+use hickory_proto::op::{Message, MessageType, ResponseCode};
+use hickory_proto::rr::{rdata, Name, RData, Record, RecordType};
+use tokio::task::JoinHandle;
+
+/// Aborts the server task when the target is dropped.
+pub struct Running {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Running {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+/// `/ok` (JSON), `/latency50` (the same after 50 ms), `/slow` (after 1.5 s), `/status/{code}`,
+/// `/bad-json`, `/huge` (2 MB) and `/redirect` (to `/ok`).
+pub async fn http() -> Running {
+    async fn ok() -> impl IntoResponse {
+        (
+            [("content-type", "application/json")],
+            r#"{"status":"ok","db":{"up":true,"lag":0}}"#,
+        )
+    }
+    let app = Router::new()
+        .route("/ok", get(ok))
+        .route(
+            "/latency50",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                ok().await
+            }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                ok().await
+            }),
+        )
+        .route(
+            "/status/{code}",
+            get(|axum::extract::Path(code): axum::extract::Path<u16>| async move {
+                StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT)
+            }),
+        )
+        .route(
+            "/bad-json",
+            get(|| async { ([("content-type", "application/json")], "{\"status\": ok") }),
+        )
+        .route("/huge", get(|| async { "x".repeat(2 * 1024 * 1024) }))
+        .route("/redirect", get(|| async { Redirect::temporary("/ok") }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let addr = listener.local_addr().expect("an address");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Running { addr, task }
+}
+
+/// A TLS server for `localhost` whose self-signed certificate expires `days` days from today.
+/// Returns the server and the certificate (PEM) to trust it with.
+pub async fn tls(days: i64) -> (Running, String) {
+    let until = chrono::Utc::now() + chrono::Duration::days(days);
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("valid names");
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(until.year(), until.month() as u8, until.day() as u8);
+    let key = rcgen::KeyPair::generate().expect("a key");
+    let cert = params.self_signed(&key).expect("a certificate");
+    let pem = cert.pem();
+    let der = rustls::pki_types::CertificateDer::from(cert.der().to_vec());
+    let key_der = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).expect("a private key");
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![der], key_der)
+            .expect("a server configuration");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let addr = listener.local_addr().expect("an address");
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = acceptor.accept(stream).await;
+            });
+        }
+    });
+    (Running { addr, task }, pem)
+}
+
+/// A DNS server that knows one name: `svc.ops.test` → A 10.1.2.3; every other name is NXDOMAIN.
+pub async fn dns() -> Running {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let addr = socket.local_addr().expect("an address");
+    let task = tokio::spawn(async move {
+        let mut buf = [0u8; 512];
+        while let Ok((len, from)) = socket.recv_from(&mut buf).await {
+            let Ok(query) = Message::from_vec(&buf[..len]) else {
+                continue;
+            };
+            let mut answer = Message::response(query.metadata.id, query.metadata.op_code);
+            answer.metadata.message_type = MessageType::Response;
+            answer.metadata.recursion_desired = query.metadata.recursion_desired;
+            answer.metadata.recursion_available = true;
+            let known = Name::from_ascii("svc.ops.test.").expect("a name");
+            for q in &query.queries {
+                answer.add_query(q.clone());
+                if q.name().to_ascii().eq_ignore_ascii_case(&known.to_ascii()) {
+                    if q.query_type() == RecordType::A {
+                        answer.add_answer(Record::from_rdata(
+                            known.clone(),
+                            60,
+                            RData::A(rdata::A::new(10, 1, 2, 3)),
+                        ));
+                    }
+                } else {
+                    answer.metadata.response_code = ResponseCode::NXDomain;
+                }
+            }
+            if let Ok(bytes) = answer.to_vec() {
+                let _ = socket.send_to(&bytes, from).await;
+            }
+        }
+    });
+    Running { addr, task }
+}

@@ -1,0 +1,379 @@
+//! health-checker against real local targets (HTTP, TLS, DNS, closed ports) and moto (ECS services,
+//! alarms, metrics), driven through its handler logic and once through `cargo lambda invoke`.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudwatch::types::{Dimension, Statistic};
+use health_checker::{Config, Deps, Report};
+use ops_tests::lambda::Function;
+use ops_tests::{targets, unique, Stack};
+use serde_json::{json, Value};
+
+struct Env {
+    stack: Stack,
+    prefix: String,
+    topic: String,
+    bundle: Option<String>,
+}
+
+impl Env {
+    async fn new() -> Self {
+        let stack = Stack::get();
+        let sns = aws_sdk_sns::Client::new(&stack.aws().await);
+        let topic = sns
+            .create_topic()
+            .name(unique("alarms"))
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        Self {
+            stack,
+            prefix: format!("{}-", unique("ops-lambdas-health-test")),
+            topic,
+            bundle: None,
+        }
+    }
+
+    fn vars(&self) -> Vec<(&str, String)> {
+        let mut v = vec![
+            ("ALARM_TOPIC_ARN", self.topic.clone()),
+            ("ALARM_PREFIX", self.prefix.clone()),
+        ];
+        if let Some(b) = &self.bundle {
+            v.push(("HEALTH_CA_BUNDLE", b.clone()));
+        }
+        v
+    }
+
+    fn config(&self) -> Config {
+        Config::from_vars(&ops_shared::Vars::from_pairs(self.vars())).unwrap()
+    }
+
+    async fn run(&self, checks: Value) -> Report {
+        let config = self.config();
+        let deps = Deps::connect(&config).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        health_checker::run::run(&deps, &config, &json!({ "checks": checks }), deadline)
+            .await
+            .unwrap()
+    }
+}
+
+fn by_name(report: &Report) -> HashMap<String, (bool, String, Option<i64>)> {
+    report
+        .checks
+        .iter()
+        .map(|c| {
+            (
+                c.name.clone(),
+                (c.outcome.healthy, c.outcome.reason.clone(), c.outcome.days_left),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn http_conditions_are_judged_against_a_real_server() {
+    let env = Env::new().await;
+    let web = targets::http().await;
+    let report = env
+        .run(json!([
+            {"name": "ok", "kind": "http", "url": web.url("/ok"), "json": [{"path": "$.status", "equals": "ok"}, {"path": "$.db.up", "exists": true}], "body_contains": "\"lag\""},
+            {"name": "slow-latency", "kind": "http", "url": web.url("/slow"), "max_latency": "1s"},
+            {"name": "slow-timeout", "kind": "http", "url": web.url("/slow"), "timeout": "500ms"},
+            {"name": "wrong-status", "kind": "http", "url": web.url("/status/503")},
+            {"name": "teapot-expected", "kind": "http", "url": web.url("/status/418"), "expect_status": ["400-499"]},
+            {"name": "bad-json", "kind": "http", "url": web.url("/bad-json"), "json": [{"path": "$.status", "equals": "ok"}]},
+            {"name": "wrong-value", "kind": "http", "url": web.url("/ok"), "json": [{"path": "$.db.lag", "equals": 5}]},
+            {"name": "huge", "kind": "http", "url": web.url("/huge"), "body_contains": "y"},
+            {"name": "redirect-followed", "kind": "http", "url": web.url("/redirect"), "expect_status": [200]},
+            {"name": "redirect-kept", "kind": "http", "url": web.url("/redirect"), "follow_redirects": false, "expect_status": [200]},
+        ]))
+        .await;
+    let r = by_name(&report);
+    assert!(r["ok"].0, "{:?}", r["ok"]);
+    assert!(
+        r["slow-latency"].1.contains("over max_latency 1000 ms"),
+        "{:?}",
+        r["slow-latency"]
+    );
+    assert!(
+        r["slow-timeout"].1.contains("timed out"),
+        "{:?}",
+        r["slow-timeout"]
+    );
+    assert_eq!(r["wrong-status"].1, "HTTP 503, expected 200-399");
+    assert!(r["teapot-expected"].0);
+    assert_eq!(r["bad-json"].1, "the body is not JSON");
+    assert_eq!(r["wrong-value"].1, "$.db.lag is 0, expected 5");
+    assert!(r["huge"].1.contains("larger than 1 MB"));
+    assert!(r["redirect-followed"].0);
+    assert!(
+        r["redirect-kept"].1.starts_with("HTTP 307"),
+        "{:?}",
+        r["redirect-kept"]
+    );
+}
+
+#[tokio::test]
+async fn tcp_dns_and_tls_checks_against_real_servers() {
+    let mut env = Env::new().await;
+    let web = targets::http().await;
+    let dns = targets::dns().await;
+    let (short, short_pem) = targets::tls(2).await;
+    let (long, long_pem) = targets::tls(60).await;
+    let (untrusted, _) = targets::tls(60).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bundle = std::env::temp_dir().join(format!("{}.pem", unique("health-ca")));
+    std::fs::write(&bundle, format!("{short_pem}{long_pem}")).unwrap();
+    env.bundle = Some(bundle.display().to_string());
+    let resolver = dns.addr.to_string();
+
+    let report = env
+        .run(json!([
+            {"name": "tcp-open", "kind": "tcp", "host": "127.0.0.1", "port": web.addr.port()},
+            {"name": "tcp-closed", "kind": "tcp", "host": "127.0.0.1", "port": closed},
+            {"name": "dns-resolves", "kind": "dns", "query": "svc.ops.test", "resolver": resolver, "expect_values": ["10.1.2.3"]},
+            {"name": "dns-wrong-value", "kind": "dns", "query": "svc.ops.test", "resolver": resolver, "expect_values": ["10.9.9.9"]},
+            {"name": "dns-missing", "kind": "dns", "query": "gone.ops.test", "resolver": resolver},
+            {"name": "dns-must-not-exist", "kind": "dns", "query": "gone.ops.test", "resolver": resolver, "expect_rcode": "NXDOMAIN"},
+            {"name": "tls-expiring", "kind": "tls", "host": "localhost", "port": short.addr.port(), "min_days_left": 14},
+            {"name": "tls-good", "kind": "tls", "host": "localhost", "port": long.addr.port()},
+            {"name": "tls-untrusted", "kind": "tls", "host": "localhost", "port": untrusted.addr.port()},
+        ]))
+        .await;
+    let r = by_name(&report);
+    assert!(r["tcp-open"].0);
+    assert!(
+        r["tcp-closed"].1.contains("could not connect"),
+        "{:?}",
+        r["tcp-closed"]
+    );
+    assert!(r["dns-resolves"].0, "{:?}", r["dns-resolves"]);
+    assert!(
+        r["dns-wrong-value"].1.contains("missing [\"10.9.9.9\"]"),
+        "{:?}",
+        r["dns-wrong-value"]
+    );
+    assert!(r["dns-missing"].1.contains("NXDOMAIN"), "{:?}", r["dns-missing"]);
+    assert!(r["dns-must-not-exist"].0, "{:?}", r["dns-must-not-exist"]);
+    let (healthy, reason, days) = &r["tls-expiring"];
+    assert!(!healthy && reason.contains("under min_days_left 14"), "{reason}");
+    assert!(days.is_some_and(|d| (0..=2).contains(&d)), "{days:?}");
+    assert!(r["tls-good"].0, "{:?}", r["tls-good"]);
+    assert!(r["tls-good"].2.is_some_and(|d| d >= 58));
+    assert!(
+        r["tls-untrusted"].1.contains("chain is not valid"),
+        "{:?}",
+        r["tls-untrusted"]
+    );
+    assert!(
+        r["tls-untrusted"].2.is_some(),
+        "days left are reported even for an untrusted chain"
+    );
+    let _ = std::fs::remove_file(bundle);
+}
+
+#[tokio::test]
+async fn ecs_services_healthy_and_degraded_are_told_apart() {
+    let env = Env::new().await;
+    let ecs = aws_sdk_ecs::Client::new(&env.stack.aws().await);
+    let cluster = unique("prod");
+    ecs.create_cluster().cluster_name(&cluster).send().await.unwrap();
+    let family = unique("web");
+    let container = aws_sdk_ecs::types::ContainerDefinition::builder()
+        .name("web")
+        .image("nginx")
+        .memory(128)
+        .build();
+    ecs.register_task_definition()
+        .family(&family)
+        .container_definitions(container)
+        .send()
+        .await
+        .unwrap();
+    for (service, desired) in [("steady", 0), ("degraded", 2)] {
+        ecs.create_service()
+            .cluster(&cluster)
+            .service_name(service)
+            .task_definition(&family)
+            .desired_count(desired)
+            .send()
+            .await
+            .unwrap();
+    }
+    // moto starts services with no running task; UpdateService brings runningCount to the desired count.
+    ecs.update_service()
+        .cluster(&cluster)
+        .service("steady")
+        .desired_count(2)
+        .send()
+        .await
+        .unwrap();
+
+    let report = env
+        .run(json!([
+            {"name": "steady", "kind": "ecs", "cluster": cluster, "service": "steady", "min_running": 2},
+            {"name": "degraded", "kind": "ecs", "cluster": cluster, "service": "degraded"},
+            {"name": "missing", "kind": "ecs", "cluster": cluster, "service": "nope"},
+        ]))
+        .await;
+    let r = by_name(&report);
+    assert!(r["steady"].0, "{:?}", r["steady"]);
+    assert_eq!(r["degraded"].1, "0 of 2 desired tasks running");
+    assert!(r["missing"].1.contains("not found"), "{:?}", r["missing"]);
+}
+
+#[tokio::test]
+async fn alarms_are_created_updated_and_deleted_and_metrics_are_readable() {
+    let env = Env::new().await;
+    let web = targets::http().await;
+    let cw = aws_sdk_cloudwatch::Client::new(&env.stack.aws().await);
+    let first = env
+        .run(json!([
+            {"name": "keep", "kind": "http", "url": web.url("/ok")},
+            {"name": "change", "kind": "http", "url": web.url("/status/500")},
+            {"name": "drop", "kind": "tcp", "host": "127.0.0.1", "port": web.addr.port()},
+        ]))
+        .await;
+    let alarms = first.alarms.unwrap();
+    assert_eq!(alarms.created.len(), 3);
+    assert_eq!(first.metric_requests, 1);
+
+    let second = env
+        .run(json!([
+            {"name": "keep", "kind": "http", "url": web.url("/ok")},
+            {"name": "change", "kind": "http", "url": web.url("/status/500"), "failure_threshold": 1, "evaluation_runs": 2},
+        ]))
+        .await
+        .alarms
+        .unwrap();
+    assert!(second.created.is_empty());
+    assert_eq!(second.updated, vec![format!("{}change", env.prefix)]);
+    assert_eq!(second.deleted, vec![format!("{}drop", env.prefix)]);
+
+    let described = cw
+        .describe_alarms()
+        .alarm_name_prefix(&env.prefix)
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = described
+        .metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![format!("{}change", env.prefix), format!("{}keep", env.prefix)]
+    );
+    let change = described
+        .metric_alarms()
+        .iter()
+        .find(|a| a.alarm_name().unwrap().ends_with("change"))
+        .unwrap();
+    assert_eq!(
+        (change.datapoints_to_alarm(), change.evaluation_periods()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(change.treat_missing_data(), Some("breaching"));
+    assert_eq!(change.alarm_actions(), std::slice::from_ref(&env.topic));
+    assert_eq!(change.ok_actions(), std::slice::from_ref(&env.topic));
+
+    let third = env.run(json!([{"name": "keep", "kind": "http", "url": web.url("/ok")}, {"name": "change", "kind": "http", "url": web.url("/status/500"), "failure_threshold": 1, "evaluation_runs": 2}])).await;
+    let unchanged = third.alarms.unwrap();
+    assert!(unchanged.created.is_empty() && unchanged.updated.is_empty() && unchanged.deleted.is_empty());
+
+    let now = SystemTime::now();
+    let stats = cw
+        .get_metric_statistics()
+        .namespace("OpsLambdas")
+        .metric_name("CheckHealthy")
+        .dimensions(Dimension::builder().name("Check").value("change").build())
+        .dimensions(
+            Dimension::builder()
+                .name("Function")
+                .value("health-checker")
+                .build(),
+        )
+        .start_time((now - Duration::from_secs(900)).into())
+        .end_time((now + Duration::from_secs(60)).into())
+        .period(60)
+        .statistics(Statistic::Maximum)
+        .statistics(Statistic::SampleCount)
+        .send()
+        .await
+        .unwrap();
+    let points = stats.datapoints();
+    assert!(!points.is_empty());
+    assert!(
+        points.iter().all(|p| p.maximum == Some(0.0)),
+        "the failing check reported 0: {points:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_checks_finish_within_the_deadline_in_two_metric_requests() {
+    let env = Env::new().await;
+    let web = targets::http().await;
+    let checks: Vec<Value> = (0..1000)
+        .map(|i| json!({"name": format!("bulk-{i}"), "kind": "http", "url": web.url("/latency50"), "timeout": "20s"}))
+        .collect();
+    let mut env_no_alarms = env;
+    env_no_alarms.prefix = format!("{}-", unique("ops-lambdas-health-bulk"));
+    let report = env_no_alarms.run(Value::Array(checks)).await;
+    assert_eq!(report.checks.len(), 1000);
+    assert_eq!(
+        report.healthy,
+        1000,
+        "{:?}",
+        report.checks.iter().find(|c| !c.outcome.healthy)
+    );
+    assert_eq!(
+        report.metric_requests, 2,
+        "2000 datapoints in two PutMetricData calls"
+    );
+}
+
+// Multi-threaded: `cargo lambda invoke` blocks this thread while the local target must keep serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_through_cargo_lambda_invoke_reports_each_check_and_logs_the_failures() {
+    let env = Env::new().await;
+    let web = targets::http().await;
+    let vars = env.vars();
+    let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let f = Function::start("health-checker", &pairs);
+    let inv = f.invoke_json(&json!({"checks": [
+        {"name": "up", "kind": "http", "url": web.url("/ok")},
+        {"name": "down", "kind": "http", "url": web.url("/status/502")},
+    ]}));
+    let out = inv.json();
+    assert_eq!(
+        (out["healthy"].as_u64(), out["unhealthy"].as_u64()),
+        (Some(1), Some(1)),
+        "{out}"
+    );
+    assert_eq!(out["checks"][1]["reason"], "HTTP 502, expected 200-399");
+    assert!(out["checks"][0]["latency_ms"].is_u64());
+    let logs = f.logs();
+    assert_eq!(
+        logs.matches("check failed").count(),
+        1,
+        "one line per failed check:\n{logs}"
+    );
+
+    let scheduled = f.invoke_file("events/health-checker/scheduled-event.json");
+    assert!(
+        !scheduled.ok && scheduled.error.contains("HEALTH_CHECKS"),
+        "{}",
+        scheduled.error
+    );
+}
