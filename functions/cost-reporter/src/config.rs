@@ -311,4 +311,17 @@ mod tests {
             .exclude_record_types
             .is_empty());
     }
+
+    #[test]
+    fn the_sample_events_are_valid_inputs() {
+        let c = config(&[]).unwrap();
+        for file in ["daily", "weekly", "monthly", "by-team-tag", "scheduled-event"] {
+            let path = format!(
+                "{}/../../events/cost-reporter/{file}.json",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            c.input(&event).unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
+    }
 }
