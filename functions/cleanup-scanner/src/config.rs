@@ -1,0 +1,201 @@
+//! cleanup-scanner's configuration and scan input. The README's tables follow this file.
+
+use std::time::Duration;
+
+use ops_shared::{SharedError, Vars};
+use serde_json::Value;
+
+use crate::decide::Mode;
+use crate::error::CleanupError;
+use crate::rules::RuleSettings;
+
+pub const FUNCTION: &str = "cleanup-scanner";
+const KEYS: &[&str] = &["mode", "regions", "rules", "max_actions"];
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub report_topic: String,
+    pub mode: Mode,
+    pub regions: Vec<String>,
+    pub grace: Duration,
+    pub protect_tag: String,
+    pub allowed_accounts: Vec<String>,
+    pub max_percent: f64,
+    pub max_actions: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScanInput {
+    pub mode: Mode,
+    pub regions: Vec<String>,
+    pub rules: RuleSettings,
+    pub max_actions: usize,
+}
+
+fn mode(text: &str) -> Option<Mode> {
+    match text.to_ascii_lowercase().as_str() {
+        "report" => Some(Mode::Report),
+        "mark" => Some(Mode::Mark),
+        "delete" => Some(Mode::Delete),
+        _ => None,
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, CleanupError> {
+        Self::from_vars(&Vars::from_env())
+    }
+
+    pub fn from_vars(vars: &Vars) -> Result<Self, CleanupError> {
+        let invalid = |var: &str, problem: &str, expected: &str| {
+            CleanupError::Shared(SharedError::Config {
+                var: var.into(),
+                problem: problem.into(),
+                expected: expected.into(),
+            })
+        };
+        let max_percent = vars.parse("CLEANUP_MAX_PERCENT", 25.0f64, "a percentage from 0 to 100")?;
+        if !(0.0..=100.0).contains(&max_percent) {
+            return Err(invalid(
+                "CLEANUP_MAX_PERCENT",
+                "is out of range",
+                "a percentage from 0 to 100",
+            ));
+        }
+        let regions = match vars.list("CLEANUP_REGIONS") {
+            list if list.is_empty() => vec![vars.string("AWS_REGION", "us-east-1")],
+            list => list,
+        };
+        Ok(Self {
+            report_topic: vars.required("REPORT_TOPIC_ARN", "the ARN of the reports SNS topic")?,
+            mode: mode(&vars.string("CLEANUP_MODE", "report"))
+                .ok_or_else(|| invalid("CLEANUP_MODE", "is not a mode", "report, mark or delete"))?,
+            regions,
+            grace: vars.duration("CLEANUP_GRACE", "7d")?,
+            protect_tag: vars.string("CLEANUP_PROTECT_TAG", ops_shared::PROTECT_TAG),
+            allowed_accounts: vars.list("CLEANUP_ALLOWED_ACCOUNTS"),
+            max_percent,
+            max_actions: vars.parse("CLEANUP_MAX_ACTIONS", 20usize, "a number of actions per run")?,
+        })
+    }
+
+    /// The event's keys over the defaults; EventBridge's plain Scheduled Event takes every default.
+    pub fn input(&self, event: &Value) -> Result<ScanInput, CleanupError> {
+        let bad = |problem: String| CleanupError::BadInput { problem };
+        let mut input = ScanInput {
+            mode: self.mode,
+            regions: self.regions.clone(),
+            rules: RuleSettings::default(),
+            max_actions: self.max_actions,
+        };
+        let Some(obj) = event.as_object() else {
+            return if event.is_null() {
+                Ok(input)
+            } else {
+                Err(bad("the event is not a JSON object".into()))
+            };
+        };
+        if obj.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+            return Ok(input);
+        }
+        if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(bad(format!("key '{k}' is not one of {}", KEYS.join(", "))));
+        }
+        if let Some(v) = obj.get("mode") {
+            input.mode = v
+                .as_str()
+                .and_then(mode)
+                .ok_or_else(|| bad("mode is not report, mark or delete".into()))?;
+        }
+        if let Some(v) = obj.get("regions") {
+            input.regions = v
+                .as_array()
+                .and_then(|l| {
+                    l.iter()
+                        .map(|r| r.as_str().map(str::to_string))
+                        .collect::<Option<Vec<_>>>()
+                })
+                .filter(|l| !l.is_empty())
+                .ok_or_else(|| bad("regions is not a list of region names".into()))?;
+        }
+        if let Some(v) = obj.get("rules") {
+            input
+                .rules
+                .apply(
+                    v.as_object()
+                        .ok_or_else(|| bad("rules is not an object".into()))?,
+                )
+                .map_err(bad)?;
+        }
+        if let Some(v) = obj.get("max_actions") {
+            input.max_actions =
+                v.as_u64()
+                    .ok_or_else(|| bad("max_actions is not a whole number".into()))? as usize;
+        }
+        Ok(input)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, CleanupError> {
+        let mut all = vec![("REPORT_TOPIC_ARN", "arn:aws:sns:us-east-1:1:reports")];
+        all.extend_from_slice(pairs);
+        Config::from_vars(&Vars::from_pairs(all))
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.mode, Mode::Report);
+        assert_eq!(c.grace, Duration::from_secs(7 * 86_400));
+        assert_eq!((c.max_percent, c.max_actions), (25.0, 20));
+        assert_eq!(c.protect_tag, "ops-lambdas:protect");
+        assert!(c.allowed_accounts.is_empty());
+        let i = c.input(&json!({"detail-type": "Scheduled Event"})).unwrap();
+        assert_eq!(i.mode, Mode::Report);
+    }
+
+    #[test]
+    fn the_event_sets_mode_rules_and_cap() {
+        let c = config(&[]).unwrap();
+        let i = c.input(&json!({"mode": "mark", "regions": ["eu-west-1"], "rules": {"secret-unused": {"days": 10}, "sns-topic-unused": {"enabled": false}}, "max_actions": 3})).unwrap();
+        assert_eq!((i.mode, i.max_actions), (Mode::Mark, 3));
+        assert_eq!(i.regions, vec!["eu-west-1"]);
+        assert_eq!(i.rules.secret_unused_days, 10);
+        assert!(!i.rules.enabled["sns-topic-unused"]);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let c = config(&[]).unwrap();
+        for (event, expected) in [
+            (json!({"mode": "nuke"}), "mode"),
+            (json!({"rules": {"ec2-idle": {}}}), "rule 'ec2-idle'"),
+            (
+                json!({"rules": {"alarm-stale": {"dayz": 3}}}),
+                "rules.alarm-stale.dayz",
+            ),
+            (
+                json!({"rules": {"secret-unused": {"recovery_window_days": 2}}}),
+                "from 7 to 30",
+            ),
+            (json!({"dry_run": true}), "key 'dry_run'"),
+        ] {
+            let err = c.input(&event).unwrap_err().to_string();
+            assert!(err.contains(expected), "{event}: {err}");
+        }
+        assert!(config(&[("CLEANUP_MODE", "purge")])
+            .unwrap_err()
+            .to_string()
+            .contains("CLEANUP_MODE"));
+        assert!(config(&[("CLEANUP_GRACE", "7")])
+            .unwrap_err()
+            .to_string()
+            .contains("CLEANUP_GRACE"));
+    }
+}

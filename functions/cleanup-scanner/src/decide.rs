@@ -1,0 +1,317 @@
+//! What a run may do, decided before anything is changed. Pure, and property-tested: no protected
+//! resource and no resource inside its grace period is ever acted on, and the cap always holds.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::model::{marked_on, protected, Action, Candidate, Kind, Resource};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Report,
+    Mark,
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Policy {
+    pub mode: Mode,
+    pub grace: Duration,
+    pub protect_tag: String,
+    pub mark_tag: String,
+    pub max_actions: usize,
+    pub max_percent: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Decision {
+    /// Candidates that carry the protect tag: listed, never touched.
+    pub protected: Vec<Candidate>,
+    /// Candidates to tag with today's date (mark mode; those not marked yet).
+    pub to_mark: Vec<Candidate>,
+    /// Marked resources that no longer match any rule (mark mode).
+    pub to_unmark: Vec<Resource>,
+    /// Candidates to act on (delete mode).
+    pub to_act: Vec<Candidate>,
+    /// Candidates left alone this run, with the reason.
+    pub waiting: Vec<(Candidate, String)>,
+    /// Resource kinds whose candidates exceed the allowed share of their population.
+    pub breaker: Vec<String>,
+}
+
+fn old_enough(c: &Candidate, policy: &Policy, today: NaiveDate) -> Result<(), String> {
+    let Some(marked) = marked_on(&c.resource, &policy.mark_tag) else {
+        return Err("not marked yet: run in mark mode first".into());
+    };
+    let days = (today - marked).num_days();
+    let grace_days = policy.grace.as_secs().div_ceil(86_400) as i64;
+    let needed = grace_days.max(c.min_mark_days);
+    if days < needed {
+        return Err(format!("marked {days} day(s) ago; acts after {needed}"));
+    }
+    Ok(())
+}
+
+pub fn decide(
+    policy: &Policy,
+    resources: &[Resource],
+    candidates: Vec<Candidate>,
+    today: NaiveDate,
+) -> Decision {
+    let mut d = Decision::default();
+    let mut population: BTreeMap<Kind, usize> = BTreeMap::new();
+    for r in resources {
+        *population.entry(r.kind).or_default() += 1;
+    }
+    let (protected_list, open): (Vec<Candidate>, Vec<Candidate>) = candidates
+        .into_iter()
+        .partition(|c| protected(&c.resource, &policy.protect_tag));
+    d.protected = protected_list;
+
+    let mut actionable: BTreeMap<Kind, usize> = BTreeMap::new();
+    for c in open.iter().filter(|c| c.action != Action::ReportOnly) {
+        *actionable.entry(c.resource.kind).or_default() += 1;
+    }
+    for (kind, count) in &actionable {
+        let total = population.get(kind).copied().unwrap_or(*count).max(1);
+        let share = 100.0 * *count as f64 / total as f64;
+        if share > policy.max_percent {
+            d.breaker.push(format!(
+                "{count} of {total} {kind:?} resources ({share:.0}%) are candidates, over CLEANUP_MAX_PERCENT={}: nothing is changed this run",
+                policy.max_percent
+            ));
+        }
+    }
+    let tripped = !d.breaker.is_empty();
+
+    match policy.mode {
+        Mode::Report => {
+            d.waiting = open
+                .into_iter()
+                .map(|c| (c, "report mode changes nothing".to_string()))
+                .collect()
+        }
+        Mode::Mark => {
+            for c in open {
+                if c.action == Action::ReportOnly {
+                    d.waiting.push((c, "report only".into()));
+                } else if tripped {
+                    d.waiting.push((c, "circuit breaker".into()));
+                } else if marked_on(&c.resource, &policy.mark_tag).is_some() {
+                    d.waiting.push((c, "already marked".into()));
+                } else {
+                    d.to_mark.push(c);
+                }
+            }
+            let matched: Vec<&str> = d
+                .to_mark
+                .iter()
+                .chain(d.waiting.iter().map(|(c, _)| c))
+                .chain(&d.protected)
+                .map(|c| c.resource.arn.as_str())
+                .collect();
+            d.to_unmark = resources
+                .iter()
+                .filter(|r| r.tags.contains_key(&policy.mark_tag) && !matched.contains(&r.arn.as_str()))
+                .cloned()
+                .collect();
+        }
+        Mode::Delete => {
+            let mut ready: Vec<(NaiveDate, Candidate)> = Vec::new();
+            for c in open {
+                if c.action == Action::ReportOnly {
+                    d.waiting.push((c, "report only".into()));
+                } else if tripped {
+                    d.waiting.push((c, "circuit breaker".into()));
+                } else {
+                    match old_enough(&c, policy, today) {
+                        Ok(()) => ready.push((marked_on(&c.resource, &policy.mark_tag).unwrap_or(today), c)),
+                        Err(why) => d.waiting.push((c, why)),
+                    }
+                }
+            }
+            // The longest-marked go first; the rest wait for the next run.
+            ready.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.resource.arn.cmp(&b.1.resource.arn)));
+            for (i, (_, c)) in ready.into_iter().enumerate() {
+                if i < policy.max_actions {
+                    d.to_act.push(c);
+                } else {
+                    d.waiting
+                        .push((c, format!("over max_actions={}", policy.max_actions)));
+                }
+            }
+        }
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::model::Facts;
+
+    const MARK: &str = "ops-lambdas:cleanup-marked";
+    const PROTECT: &str = "ops-lambdas:protect";
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+    }
+
+    fn resource(i: usize, marked_days_ago: Option<i64>, protect: bool) -> Resource {
+        let mut tags = HashMap::new();
+        if let Some(days) = marked_days_ago {
+            tags.insert(
+                MARK.to_string(),
+                (today() - chrono::Duration::days(days)).to_string(),
+            );
+        }
+        if protect {
+            tags.insert(PROTECT.to_string(), "true".to_string());
+        }
+        Resource {
+            kind: Kind::SnsTopic,
+            arn: format!("arn:aws:sns:us-east-1:123456789012:t{i}"),
+            name: format!("t{i}"),
+            region: "us-east-1".into(),
+            created: None,
+            tags,
+            facts: Facts::SnsTopic { subscriptions: 0 },
+        }
+    }
+
+    fn candidate(r: &Resource) -> Candidate {
+        Candidate {
+            rule: "sns-topic-unused",
+            resource: r.clone(),
+            action: Action::Delete,
+            reason: String::new(),
+            age_days: None,
+            monthly_saving: None,
+            min_mark_days: 0,
+        }
+    }
+
+    fn policy(mode: Mode, grace_days: u64, max_actions: usize, max_percent: f64) -> Policy {
+        Policy {
+            mode,
+            grace: Duration::from_secs(grace_days * 86_400),
+            protect_tag: PROTECT.into(),
+            mark_tag: MARK.into(),
+            max_actions,
+            max_percent,
+        }
+    }
+
+    #[test]
+    fn report_mode_changes_nothing() {
+        let rs: Vec<Resource> = (0..4).map(|i| resource(i, Some(30), false)).collect();
+        let d = decide(
+            &policy(Mode::Report, 7, 20, 100.0),
+            &rs,
+            rs.iter().map(candidate).collect(),
+            today(),
+        );
+        assert!(d.to_act.is_empty() && d.to_mark.is_empty() && d.to_unmark.is_empty());
+        assert_eq!(d.waiting.len(), 4);
+    }
+
+    #[test]
+    fn mark_mode_marks_new_candidates_and_unmarks_those_that_recovered() {
+        let rs = vec![
+            resource(0, None, false),
+            resource(1, Some(3), false),
+            resource(2, Some(3), false),
+            resource(3, None, true),
+        ];
+        let cands = vec![candidate(&rs[0]), candidate(&rs[1]), candidate(&rs[3])];
+        let d = decide(&policy(Mode::Mark, 7, 20, 100.0), &rs, cands, today());
+        assert_eq!(
+            d.to_mark
+                .iter()
+                .map(|c| c.resource.name.as_str())
+                .collect::<Vec<_>>(),
+            vec!["t0"]
+        );
+        assert_eq!(
+            d.to_unmark.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+            vec!["t2"],
+            "t2 no longer matches"
+        );
+        assert_eq!(d.protected.len(), 1);
+    }
+
+    #[test]
+    fn delete_mode_waits_for_the_grace_period_and_longer_for_clusters() {
+        let rs = vec![
+            resource(0, Some(10), false),
+            resource(1, Some(2), false),
+            resource(2, None, false),
+            resource(3, Some(10), false),
+        ];
+        let mut cands: Vec<Candidate> = rs.iter().map(candidate).collect();
+        cands[3].min_mark_days = 14;
+        let d = decide(&policy(Mode::Delete, 7, 20, 100.0), &rs, cands, today());
+        assert_eq!(
+            d.to_act
+                .iter()
+                .map(|c| c.resource.name.as_str())
+                .collect::<Vec<_>>(),
+            vec!["t0"]
+        );
+        assert_eq!(d.waiting.len(), 3);
+    }
+
+    #[test]
+    fn the_breaker_stops_every_action_when_too_many_match() {
+        let rs: Vec<Resource> = (0..10).map(|i| resource(i, Some(30), false)).collect();
+        let d = decide(
+            &policy(Mode::Delete, 7, 20, 25.0),
+            &rs,
+            rs[..3].iter().map(candidate).collect(),
+            today(),
+        );
+        assert!(d.to_act.is_empty());
+        assert!(d.breaker[0].contains("3 of 10"), "{:?}", d.breaker);
+        let ok = decide(
+            &policy(Mode::Delete, 7, 20, 25.0),
+            &rs,
+            rs[..2].iter().map(candidate).collect(),
+            today(),
+        );
+        assert_eq!(ok.to_act.len(), 2);
+    }
+
+    proptest! {
+        #[test]
+        fn no_protected_or_young_resource_is_ever_acted_on_and_the_cap_holds(
+            specs in proptest::collection::vec((proptest::option::of(0i64..40), any::<bool>(), any::<bool>()), 0..60),
+            grace in 0u64..20,
+            max_actions in 0usize..15,
+            max_percent in 0.0f64..=100.0,
+        ) {
+            let rs: Vec<Resource> = specs.iter().enumerate().map(|(i, (marked, protect, _))| resource(i, *marked, *protect)).collect();
+            let cands: Vec<Candidate> = rs.iter().zip(&specs).filter(|(_, s)| s.2).map(|(r, _)| candidate(r)).collect();
+            let p = policy(Mode::Delete, grace, max_actions, max_percent);
+            let d = decide(&p, &rs, cands, today());
+            prop_assert!(d.to_act.len() <= max_actions);
+            for c in &d.to_act {
+                prop_assert!(!protected(&c.resource, PROTECT));
+                let marked = marked_on(&c.resource, MARK).expect("acted on without a mark");
+                prop_assert!((today() - marked).num_days() >= grace as i64);
+            }
+            if !d.breaker.is_empty() {
+                prop_assert!(d.to_act.is_empty());
+            }
+            let marked = decide(&Policy { mode: Mode::Mark, ..p }, &rs, rs.iter().map(candidate).collect(), today());
+            prop_assert!(marked.to_mark.iter().all(|c| !protected(&c.resource, PROTECT)));
+        }
+    }
+}
