@@ -163,6 +163,10 @@ impl AwsInventory {
                         .include(aws_sdk_ecs::types::ServiceField::Tags)
                 )?;
                 for s in described.services() {
+                    // A deleted service lingers as DRAINING, then INACTIVE: it is already going.
+                    if matches!(s.status(), Some("INACTIVE" | "DRAINING")) {
+                        continue;
+                    }
                     if let Some(td) = s.task_definition() {
                         in_use.insert(td.to_string());
                     }

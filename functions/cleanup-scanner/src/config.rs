@@ -198,4 +198,24 @@ mod tests {
             .to_string()
             .contains("CLEANUP_GRACE"));
     }
+
+    #[test]
+    fn the_sample_events_are_valid_inputs() {
+        let c = config(&[]).unwrap();
+        for (file, mode) in [
+            ("report", Mode::Report),
+            ("mark", Mode::Mark),
+            ("delete", Mode::Delete),
+        ] {
+            let path = format!(
+                "{}/../../events/cleanup-scanner/{file}.json",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            assert_eq!(
+                c.input(&event).unwrap_or_else(|e| panic!("{path}: {e}")).mode,
+                mode
+            );
+        }
+    }
 }

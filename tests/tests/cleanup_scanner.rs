@@ -1,0 +1,396 @@
+//! cleanup-scanner through `cargo lambda invoke` over a seeded account in moto: report changes
+//! nothing, mark tags, delete waits for the grace period, then (time moved by configuration, not by
+//! sleeping) removes exactly what is safe. The account is seeded in a region of its own so the
+//! scan sees only what this test made.
+
+use ops_tests::lambda::Function;
+use ops_tests::{unique, Stack};
+use serde_json::{json, Value};
+
+const REGION: &str = "eu-west-3";
+const MARK: &str = "ops-lambdas:cleanup-marked";
+
+async fn regional(stack: &Stack) -> aws_config::SdkConfig {
+    stack
+        .aws()
+        .await
+        .to_builder()
+        .region(aws_config::Region::new(REGION))
+        .build()
+}
+
+struct Seeded {
+    lonely_topic: String,
+    heard_topic: String,
+    protected_topic: String,
+    secret: String,
+    empty_cluster: String,
+    apps_cluster: String,
+    family: String,
+    log_group: String,
+}
+
+async fn seed(stack: &Stack) -> Seeded {
+    let aws = regional(stack).await;
+    let sns = aws_sdk_sns::Client::new(&aws);
+    let topic = |name: &str| {
+        sns.create_topic()
+            .name(format!("{}-{name}", unique("cleanup")))
+            .send()
+    };
+    let lonely_topic = topic("lonely").await.unwrap().topic_arn.unwrap();
+    let heard_topic = topic("heard").await.unwrap().topic_arn.unwrap();
+    sns.subscribe()
+        .topic_arn(&heard_topic)
+        .protocol("email")
+        .endpoint("oncall@example.com")
+        .send()
+        .await
+        .unwrap();
+    let protected_topic = topic("keep").await.unwrap().topic_arn.unwrap();
+    let tag = aws_sdk_sns::types::Tag::builder()
+        .key("ops-lambdas:protect")
+        .value("true")
+        .build()
+        .unwrap();
+    sns.tag_resource()
+        .resource_arn(&protected_topic)
+        .tags(tag)
+        .send()
+        .await
+        .unwrap();
+
+    let sm = aws_sdk_secretsmanager::Client::new(&aws);
+    let secret = sm
+        .create_secret()
+        .name(unique("cleanup-unused"))
+        .secret_string("nobody-reads-this")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&aws);
+    let log_group = unique("/cleanup/no-retention");
+    logs.create_log_group()
+        .log_group_name(&log_group)
+        .send()
+        .await
+        .unwrap();
+
+    let ecs = aws_sdk_ecs::Client::new(&aws);
+    let empty_cluster = ecs
+        .create_cluster()
+        .cluster_name(unique("empty"))
+        .send()
+        .await
+        .unwrap()
+        .cluster
+        .unwrap()
+        .cluster_arn
+        .unwrap();
+    let apps_cluster = ecs
+        .create_cluster()
+        .cluster_name(unique("apps"))
+        .send()
+        .await
+        .unwrap()
+        .cluster
+        .unwrap()
+        .cluster_arn
+        .unwrap();
+    let family = unique("web");
+    let container = aws_sdk_ecs::types::ContainerDefinition::builder()
+        .name("web")
+        .image("nginx")
+        .memory(128)
+        .build();
+    let mut latest = String::new();
+    for _ in 0..7 {
+        latest = ecs
+            .register_task_definition()
+            .family(&family)
+            .container_definitions(container.clone())
+            .send()
+            .await
+            .unwrap()
+            .task_definition
+            .unwrap()
+            .task_definition_arn
+            .unwrap();
+    }
+    ecs.create_service()
+        .cluster(&apps_cluster)
+        .service_name("idle")
+        .task_definition(&latest)
+        .desired_count(0)
+        .send()
+        .await
+        .unwrap();
+    ecs.create_service()
+        .cluster(&apps_cluster)
+        .service_name("busy")
+        .task_definition(&latest)
+        .desired_count(0)
+        .send()
+        .await
+        .unwrap();
+    ecs.update_service()
+        .cluster(&apps_cluster)
+        .service("busy")
+        .desired_count(1)
+        .send()
+        .await
+        .unwrap();
+    Seeded {
+        lonely_topic,
+        heard_topic,
+        protected_topic,
+        secret,
+        empty_cluster,
+        apps_cluster,
+        family,
+        log_group,
+    }
+}
+
+fn event(mode: &str) -> Value {
+    json!({
+        "mode": mode,
+        "regions": [REGION],
+        "rules": {
+            "ecs-service-idle": {"idle_days": 0},
+            "ecs-cluster-empty": {"min_age_days": 0},
+            "secret-unused": {"days": 0},
+            "log-group-stale": {"days": 3650}
+        },
+        "max_actions": 50
+    })
+}
+
+fn scanner(stack_topic: &str, extra: &[(&str, &str)]) -> Function {
+    let mut env = vec![("REPORT_TOPIC_ARN", stack_topic), ("CLEANUP_MAX_PERCENT", "100")];
+    env.extend_from_slice(extra);
+    Function::start("cleanup-scanner", &env)
+}
+
+fn rule<'a>(report: &'a Value, name: &str) -> &'a Value {
+    &report["regions"][0]["rules"][name]
+}
+
+/// The ARNs a rule listed under `list` (candidates or protected) that contain `part`.
+fn listed(report: &Value, name: &str, list: &str, part: &str) -> Vec<String> {
+    rule(report, name)[list]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|c| c["arn"].as_str())
+                .filter(|a| a.contains(part))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn topics(stack: &Stack) -> Vec<String> {
+    let sns = aws_sdk_sns::Client::new(&regional(stack).await);
+    sns.list_topics()
+        .send()
+        .await
+        .unwrap()
+        .topics()
+        .iter()
+        .filter_map(|t| t.topic_arn().map(str::to_string))
+        .collect()
+}
+
+async fn topic_marked(stack: &Stack, arn: &str) -> bool {
+    let sns = aws_sdk_sns::Client::new(&regional(stack).await);
+    sns.list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap()
+        .tags()
+        .iter()
+        .any(|t| t.key() == MARK)
+}
+
+#[tokio::test]
+async fn report_then_mark_then_delete_after_the_grace_period_removes_only_what_is_safe() {
+    let stack = Stack::get();
+    let sns = aws_sdk_sns::Client::new(&stack.aws().await);
+    let reports = sns
+        .create_topic()
+        .name(unique("reports"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let seeded = seed(&stack).await;
+    let allowed = [("CLEANUP_ALLOWED_ACCOUNTS", "123456789012")];
+
+    // report: lists, changes nothing.
+    let f = scanner(&reports, &allowed);
+    let report = f.invoke_json(&event("report")).json();
+    assert_eq!(
+        listed(&report, "sns-topic-unused", "candidates", &seeded.lonely_topic),
+        vec![seeded.lonely_topic.clone()],
+        "{report}"
+    );
+    assert!(listed(&report, "sns-topic-unused", "candidates", &seeded.heard_topic).is_empty());
+    assert!(listed(&report, "sns-topic-unused", "candidates", &seeded.protected_topic).is_empty());
+    assert_eq!(
+        listed(&report, "sns-topic-unused", "protected", &seeded.protected_topic).len(),
+        1
+    );
+    assert_eq!(
+        listed(&report, "secret-unused", "candidates", &seeded.secret).len(),
+        1
+    );
+    assert_eq!(
+        listed(&report, "log-group-no-retention", "candidates", &seeded.log_group).len(),
+        1
+    );
+    assert_eq!(
+        listed(&report, "ecs-cluster-empty", "candidates", &seeded.empty_cluster).len(),
+        1
+    );
+    assert_eq!(
+        listed(
+            &report,
+            "ecs-service-idle",
+            "candidates",
+            &seeded.apps_cluster.replace(":cluster/", ":service/")
+        )
+        .len(),
+        1
+    );
+    let stale = listed(
+        &report,
+        "ecs-task-definition-stale",
+        "candidates",
+        &format!("/{}:", seeded.family),
+    );
+    assert_eq!(stale.len(), 2, "revisions 1 and 2 of 7: {stale:?}");
+    assert!(report["regions"][0]["aws_requests"].as_u64().unwrap() > 0);
+    assert!(report["text"]
+        .as_str()
+        .unwrap()
+        .contains("Cleanup scan in report mode"));
+    assert!(
+        !topic_marked(&stack, &seeded.lonely_topic).await,
+        "report mode changes nothing"
+    );
+
+    // mark and delete refuse an account that is not allowed.
+    let outsider = scanner(&reports, &[]);
+    let refused = outsider.invoke_json(&event("mark"));
+    assert!(
+        !refused.ok && refused.error.contains("CLEANUP_ALLOWED_ACCOUNTS"),
+        "{}",
+        refused.error
+    );
+    drop(outsider);
+
+    // mark: tags the candidates, never the protected.
+    let marked = f.invoke_json(&event("mark")).json();
+    assert!(rule(&marked, "sns-topic-unused")["marked"].as_u64().unwrap() >= 1);
+    assert!(topic_marked(&stack, &seeded.lonely_topic).await);
+    assert!(!topic_marked(&stack, &seeded.protected_topic).await);
+
+    // delete inside the grace period (7d by default): nothing happens.
+    let early = f.invoke_json(&event("delete")).json();
+    assert!(
+        early["regions"][0]["actions"].as_array().unwrap().is_empty(),
+        "{early}"
+    );
+    assert!(topics(&stack).await.contains(&seeded.lonely_topic));
+    drop(f);
+
+    // Time moved by configuration: a grace of 0s makes today's marks old enough.
+    let later = scanner(&reports, &[allowed[0], ("CLEANUP_GRACE", "0s")]);
+    let done = later.invoke_json(&event("delete")).json();
+    let actions = done["regions"][0]["actions"].as_array().unwrap().clone();
+    let acted: Vec<&str> = actions
+        .iter()
+        .filter(|a| a["ok"] == true)
+        .filter_map(|a| a["arn"].as_str())
+        .collect();
+    assert!(acted.contains(&seeded.lonely_topic.as_str()), "{actions:?}");
+    assert!(acted.contains(&seeded.secret.as_str()));
+    assert!(acted.contains(&seeded.empty_cluster.as_str()));
+
+    let remaining = topics(&stack).await;
+    assert!(
+        !remaining.contains(&seeded.lonely_topic),
+        "the unused topic is gone"
+    );
+    assert!(
+        remaining.contains(&seeded.heard_topic),
+        "a topic with a subscriber stays"
+    );
+    assert!(
+        remaining.contains(&seeded.protected_topic),
+        "a protected topic stays"
+    );
+
+    let aws = regional(&stack).await;
+    let secret = aws_sdk_secretsmanager::Client::new(&aws)
+        .describe_secret()
+        .secret_id(&seeded.secret)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        secret.deleted_date.is_some(),
+        "scheduled for deletion with a recovery window"
+    );
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&aws)
+        .describe_log_groups()
+        .log_group_name_prefix(&seeded.log_group)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        logs.log_groups()
+            .iter()
+            .all(|g| g.retention_in_days() == Some(30)),
+        "retention set, group kept"
+    );
+    let ecs = aws_sdk_ecs::Client::new(&aws);
+    let services = ecs
+        .describe_services()
+        .cluster(&seeded.apps_cluster)
+        .services("idle")
+        .services("busy")
+        .send()
+        .await
+        .unwrap();
+    let status: Vec<(&str, &str)> = services
+        .services()
+        .iter()
+        .map(|s| {
+            (
+                s.service_name().unwrap_or_default(),
+                s.status().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        status.contains(&("idle", "INACTIVE")),
+        "the idle service is deleted: {status:?}"
+    );
+    assert!(
+        status.contains(&("busy", "ACTIVE")),
+        "the busy one stays: {status:?}"
+    );
+    for a in actions.iter().filter(|a| a["ok"] == false) {
+        assert!(
+            !a["outcome"].as_str().unwrap_or_default().is_empty(),
+            "a failed action says why: {a}"
+        );
+    }
+}
