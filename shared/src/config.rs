@@ -117,6 +117,30 @@ impl Vars {
     }
 }
 
+/// The keys of a schedule's constant Input. `None` means EventBridge's plain Scheduled Event (or an
+/// empty event), which takes every default. A key outside `keys` is refused, naming it, so a typo
+/// cannot silently fall back to a default.
+pub fn schedule_input<'a>(
+    event: &'a serde_json::Value,
+    keys: &[&str],
+) -> Result<Option<&'a serde_json::Map<String, serde_json::Value>>, String> {
+    let Some(obj) = event.as_object() else {
+        return if event.is_null() {
+            Ok(None)
+        } else {
+            Err("the event is not a JSON object".into())
+        };
+    };
+    if obj.is_empty() || obj.get("detail-type").and_then(serde_json::Value::as_str) == Some("Scheduled Event")
+    {
+        return Ok(None);
+    }
+    match obj.keys().find(|k| !keys.contains(&k.as_str())) {
+        Some(k) => Err(format!("key '{k}' is not one of {}", keys.join(", "))),
+        None => Ok(Some(obj)),
+    }
+}
+
 /// Parses a human duration (`90s`, `15m`, `2h`, `30d`, `1h 30m`, `500ms`).
 ///
 /// A bare number is refused on purpose: `30` could mean seconds or days, and guessing wrong is how a
@@ -138,6 +162,30 @@ mod tests {
 
     fn vars(pairs: &[(&str, &str)]) -> Vars {
         Vars::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn schedule_input_tells_defaults_from_keys_and_refuses_typos() {
+        let keys = ["mode", "top"];
+        assert!(schedule_input(
+            &serde_json::json!({"detail-type": "Scheduled Event", "x": 1}),
+            &keys
+        )
+        .unwrap()
+        .is_none());
+        assert!(schedule_input(&serde_json::json!({}), &keys).unwrap().is_none());
+        assert!(schedule_input(&serde_json::Value::Null, &keys).unwrap().is_none());
+        assert_eq!(
+            schedule_input(&serde_json::json!({"top": 3}), &keys)
+                .unwrap()
+                .unwrap()["top"],
+            3
+        );
+        assert_eq!(
+            schedule_input(&serde_json::json!({"topp": 3}), &keys).unwrap_err(),
+            "key 'topp' is not one of mode, top"
+        );
+        assert!(schedule_input(&serde_json::json!([1]), &keys).is_err());
     }
 
     #[test]

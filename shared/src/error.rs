@@ -138,9 +138,35 @@ where
     aws_smithy_types::error::display::DisplayErrorContext(error).to_string()
 }
 
+/// An error and every cause under it on one line (`a: b: c`): client errors often say only
+/// "error sending request" at the top and keep the reason in their sources.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn chains_put_every_cause_on_one_line() {
+        let e = Outer(std::io::Error::other("connection refused"));
+        assert_eq!(chain(&e), "outer: connection refused");
+    }
 
     #[test]
     fn config_errors_are_not_retryable_and_say_what_to_set() {

@@ -88,19 +88,9 @@ impl Config {
             rules: RuleSettings::default(),
             max_actions: self.max_actions,
         };
-        let Some(obj) = event.as_object() else {
-            return if event.is_null() {
-                Ok(input)
-            } else {
-                Err(bad("the event is not a JSON object".into()))
-            };
-        };
-        if obj.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        let Some(obj) = ops_shared::config::schedule_input(event, KEYS).map_err(bad)? else {
             return Ok(input);
-        }
-        if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(bad(format!("key '{k}' is not one of {}", KEYS.join(", "))));
-        }
+        };
         if let Some(v) = obj.get("mode") {
             input.mode = v
                 .as_str()

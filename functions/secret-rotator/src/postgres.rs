@@ -265,13 +265,7 @@ fn db_error(e: &tokio_postgres::Error) -> DbError {
             retryable,
         };
     }
-    let mut reason = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        reason.push_str(": ");
-        reason.push_str(&s.to_string());
-        source = s.source();
-    }
+    let reason = ops_shared::error::chain(e);
     let certificate = reason.contains("certificate") || reason.contains("InvalidCertificate");
     DbError {
         reason,

@@ -152,14 +152,10 @@ fn describe(e: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    let mut text = what.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{what}: {}", ops_shared::error::chain(cause)),
+        None => what.to_string(),
     }
-    text
 }
 
 #[cfg(test)]
