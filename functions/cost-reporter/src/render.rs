@@ -396,4 +396,20 @@ This report made 2 Cost Explorer request(s), $0.02 at $0.01 each.
         assert!(t.contains("No cost was recorded in this period."), "{t}");
         assert_eq!(subject(&a), "AWS cost October 2026: $0.00");
     }
+
+    #[test]
+    fn anomalies_are_listed_with_their_impact() {
+        let mut a = sample();
+        a.anomalies = vec![crate::source::Anomaly {
+            start: "2026-11-20".into(),
+            dimension: "Amazon Relational Database Service".into(),
+            impact: 42.5,
+        }];
+        let t = text(&a);
+        assert!(
+            t.contains("Cost anomalies\n  2026-11-20 Amazon Relational Database Service"),
+            "{t}"
+        );
+        assert!(t.contains("impact $42.50"), "{t}");
+    }
 }
