@@ -52,6 +52,18 @@ impl Stack {
         ops_shared::aws::load().await
     }
 
+    /// A new SNS topic with a unique name; returns its ARN.
+    pub async fn topic(&self, prefix: &str) -> String {
+        let sns = aws_sdk_sns::Client::new(&self.aws().await);
+        let out = sns
+            .create_topic()
+            .name(unique(prefix))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create topic: {e:?}"));
+        out.topic_arn.expect("CreateTopic returns the ARN")
+    }
+
     /// Everything moto holds, as JSON (`GET /moto-api/data.json`).
     pub async fn moto_data(&self) -> Value {
         get_json(&format!("{}/moto-api/data.json", self.aws_endpoint)).await

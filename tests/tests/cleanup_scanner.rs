@@ -220,15 +220,7 @@ async fn topic_marked(stack: &Stack, arn: &str) -> bool {
 #[tokio::test]
 async fn report_then_mark_then_delete_after_the_grace_period_removes_only_what_is_safe() {
     let stack = Stack::get();
-    let sns = aws_sdk_sns::Client::new(&stack.aws().await);
-    let reports = sns
-        .create_topic()
-        .name(unique("reports"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let reports = stack.topic("reports").await;
     let seeded = seed(&stack).await;
     let allowed = [("CLEANUP_ALLOWED_ACCOUNTS", "123456789012")];
 

@@ -67,15 +67,7 @@ async fn published(stack: &Stack, topic: &str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_each() {
     let stack = Stack::get();
-    let sns = aws_sdk_sns::Client::new(&stack.aws().await);
-    let topic = sns
-        .create_topic()
-        .name(unique("reports"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = stack.topic("reports").await;
     let f = Function::start(
         "cost-reporter",
         &[

@@ -20,15 +20,7 @@ struct Env {
 impl Env {
     async fn new() -> Self {
         let stack = Stack::get();
-        let sns = aws_sdk_sns::Client::new(&stack.aws().await);
-        let topic = sns
-            .create_topic()
-            .name(unique("alarms"))
-            .send()
-            .await
-            .unwrap()
-            .topic_arn
-            .unwrap();
+        let topic = stack.topic("alarms").await;
         Self {
             stack,
             prefix: format!("{}-", unique("ops-lambdas-health-test")),
