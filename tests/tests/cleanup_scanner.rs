@@ -27,6 +27,8 @@ struct Seeded {
     empty_cluster: String,
     apps_cluster: String,
     family: String,
+    stale_alarm: String,
+    orphaned_alarm: String,
     log_group: String,
 }
 
@@ -100,6 +102,37 @@ async fn seed(stack: &Stack) -> Seeded {
         .unwrap()
         .cluster_arn
         .unwrap();
+    let cw = aws_sdk_cloudwatch::Client::new(&aws);
+    let (stale_alarm, orphaned_alarm) = (unique("stale"), unique("orphaned"));
+    for (name, action) in [
+        (&stale_alarm, None),
+        (
+            &orphaned_alarm,
+            Some("arn:aws:sns:eu-west-3:123456789012:no-such-topic"),
+        ),
+    ] {
+        cw.put_metric_alarm()
+            .alarm_name(name)
+            .namespace("Gone")
+            .metric_name("Nothing")
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+            .set_alarm_actions(action.map(|a| vec![a.to_string()]))
+            .send()
+            .await
+            .unwrap();
+    }
+    cw.set_alarm_state()
+        .alarm_name(&stale_alarm)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::InsufficientData)
+        .state_reason("no data")
+        .send()
+        .await
+        .unwrap();
+
     let family = unique("web");
     let container = aws_sdk_ecs::types::ContainerDefinition::builder()
         .name("web")
@@ -151,6 +184,8 @@ async fn seed(stack: &Stack) -> Seeded {
         empty_cluster,
         apps_cluster,
         family,
+        stale_alarm,
+        orphaned_alarm,
         log_group,
     }
 }
@@ -163,6 +198,7 @@ fn event(mode: &str) -> Value {
             "ecs-service-idle": {"idle_days": 0},
             "ecs-cluster-empty": {"min_age_days": 0},
             "secret-unused": {"days": 0},
+            "alarm-stale": {"days": 0},
             "log-group-stale": {"days": 3650}
         },
         "max_actions": 50
@@ -256,6 +292,20 @@ async fn report_then_mark_then_delete_after_the_grace_period_removes_only_what_i
             "ecs-service-idle",
             "candidates",
             &seeded.apps_cluster.replace(":cluster/", ":service/")
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        listed(&report, "alarm-stale", "candidates", &seeded.stale_alarm).len(),
+        1
+    );
+    assert_eq!(
+        listed(
+            &report,
+            "alarm-orphaned-action",
+            "candidates",
+            &seeded.orphaned_alarm
         )
         .len(),
         1
@@ -378,6 +428,24 @@ async fn report_then_mark_then_delete_after_the_grace_period_removes_only_what_i
     assert!(
         status.contains(&("busy", "ACTIVE")),
         "the busy one stays: {status:?}"
+    );
+    let alarms = aws_sdk_cloudwatch::Client::new(&aws)
+        .describe_alarms()
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = alarms
+        .metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name())
+        .collect();
+    assert!(
+        !names.contains(&seeded.stale_alarm.as_str()),
+        "the stale alarm is gone: {names:?}"
+    );
+    assert!(
+        names.contains(&seeded.orphaned_alarm.as_str()),
+        "an orphaned action is reported, never acted on"
     );
     for a in actions.iter().filter(|a| a["ok"] == false) {
         assert!(
