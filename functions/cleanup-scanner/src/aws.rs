@@ -34,14 +34,21 @@ fn millis(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.and_then(DateTime::from_timestamp_millis)
 }
 
-macro_rules! aws {
-    ($self:ident, $op:literal, $call:expr) => {{
+/// Counts one request and turns its SDK error into ours.
+macro_rules! counted {
+    ($self:ident, $op:literal, $result:expr) => {{
         $self.requests.fetch_add(1, Ordering::Relaxed);
-        $call.send().await.map_err(|e| CleanupError::Aws {
+        $result.map_err(|e| CleanupError::Aws {
             operation: $op,
             reason: sdk_message(&e),
             retryable: sdk_retryable(&e),
         })
+    }};
+}
+
+macro_rules! aws {
+    ($self:ident, $op:literal, $call:expr) => {{
+        counted!($self, $op, $call.send().await)
     }};
 }
 
@@ -93,18 +100,10 @@ impl AwsInventory {
 
     async fn scan_ecs(&self, out: &mut Vec<Resource>) -> Result<(), CleanupError> {
         let mut clusters = Vec::new();
-        let mut token = None;
-        loop {
-            let page = aws!(
-                self,
-                "ecs:ListClusters",
-                self.ecs.list_clusters().set_next_token(token)
-            )?;
+        let mut pages = self.ecs.list_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = counted!(self, "ecs:ListClusters", page)?;
             clusters.extend(page.cluster_arns().iter().cloned());
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
         }
         let mut in_use = HashSet::new();
         for batch in clusters.chunks(100) {
@@ -139,18 +138,10 @@ impl AwsInventory {
         }
         for cluster in &clusters {
             let mut services = Vec::new();
-            let mut token = None;
-            loop {
-                let page = aws!(
-                    self,
-                    "ecs:ListServices",
-                    self.ecs.list_services().cluster(cluster).set_next_token(token)
-                )?;
+            let mut pages = self.ecs.list_services().cluster(cluster).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = counted!(self, "ecs:ListServices", page)?;
                 services.extend(page.service_arns().iter().cloned());
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
             }
             for batch in services.chunks(10) {
                 let described = aws!(
@@ -206,21 +197,15 @@ impl AwsInventory {
             (aws_sdk_ecs::types::TaskDefinitionStatus::Inactive, false),
         ] {
             let mut arns = Vec::new();
-            let mut token = None;
-            loop {
-                let page = aws!(
-                    self,
-                    "ecs:ListTaskDefinitions",
-                    self.ecs
-                        .list_task_definitions()
-                        .status(status.clone())
-                        .set_next_token(token)
-                )?;
+            let mut pages = self
+                .ecs
+                .list_task_definitions()
+                .status(status.clone())
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = counted!(self, "ecs:ListTaskDefinitions", page)?;
                 arns.extend(page.task_definition_arns().iter().cloned());
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
             }
             let mut families: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
             for arn in arns {
@@ -262,14 +247,14 @@ impl AwsInventory {
     ) -> Result<(), CleanupError> {
         let composite_rules = {
             let mut rules = Some(Vec::new());
-            let mut token = None;
-            loop {
-                let call = self
-                    .cw
-                    .describe_alarms()
-                    .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
-                    .set_next_token(token);
-                match aws!(self, "cloudwatch:DescribeAlarms", call) {
+            let mut pages = self
+                .cw
+                .describe_alarms()
+                .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                match counted!(self, "cloudwatch:DescribeAlarms", page) {
                     Ok(page) => {
                         if let Some(r) = rules.as_mut() {
                             r.extend(
@@ -277,10 +262,6 @@ impl AwsInventory {
                                     .iter()
                                     .filter_map(|c| c.alarm_rule().map(str::to_string)),
                             );
-                        }
-                        token = page.next_token().map(str::to_string);
-                        if token.is_none() {
-                            break;
                         }
                     }
                     Err(e) => {
@@ -292,13 +273,9 @@ impl AwsInventory {
             }
             rules
         };
-        let mut token = None;
-        loop {
-            let page = aws!(
-                self,
-                "cloudwatch:DescribeAlarms",
-                self.cw.describe_alarms().set_next_token(token)
-            )?;
+        let mut pages = self.cw.describe_alarms().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = counted!(self, "cloudwatch:DescribeAlarms", page)?;
             for a in page.metric_alarms() {
                 let name = a.alarm_name().unwrap_or_default().to_string();
                 let arn = a.alarm_arn().unwrap_or_default().to_string();
@@ -344,10 +321,6 @@ impl AwsInventory {
                     ),
                 );
             }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
         }
         Ok(())
     }
@@ -357,14 +330,10 @@ impl AwsInventory {
         out: &mut Vec<Resource>,
         warnings: &mut Vec<String>,
     ) -> Result<(), CleanupError> {
-        let mut token = None;
         let now = Utc::now();
-        loop {
-            let page = aws!(
-                self,
-                "logs:DescribeLogGroups",
-                self.logs.describe_log_groups().set_next_token(token)
-            )?;
+        let mut pages = self.logs.describe_log_groups().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = counted!(self, "logs:DescribeLogGroups", page)?;
             for g in page.log_groups() {
                 let name = g.log_group_name().unwrap_or_default().to_string();
                 let arn = g.arn().unwrap_or_default().trim_end_matches(":*").to_string();
@@ -416,22 +385,14 @@ impl AwsInventory {
                     },
                 ));
             }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
         }
         Ok(())
     }
 
     async fn scan_secrets(&self, out: &mut Vec<Resource>) -> Result<(), CleanupError> {
-        let mut token = None;
-        loop {
-            let page = aws!(
-                self,
-                "secretsmanager:ListSecrets",
-                self.sm.list_secrets().set_next_token(token)
-            )?;
+        let mut pages = self.sm.list_secrets().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = counted!(self, "secretsmanager:ListSecrets", page)?;
             for s in page.secret_list() {
                 let tags = s
                     .tags()
@@ -450,10 +411,6 @@ impl AwsInventory {
                     },
                 ));
             }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
         }
         Ok(())
     }
@@ -464,33 +421,24 @@ impl AwsInventory {
         topics: &mut HashSet<String>,
         warnings: &mut Vec<String>,
     ) -> Result<(), CleanupError> {
-        let mut token = None;
-        loop {
-            let page = aws!(
-                self,
-                "sns:ListTopics",
-                self.sns.list_topics().set_next_token(token)
-            )?;
+        let mut pages = self.sns.list_topics().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = counted!(self, "sns:ListTopics", page)?;
             for t in page.topics() {
                 let Some(arn) = t.topic_arn() else { continue };
                 topics.insert(arn.to_string());
                 // GetTopicAttributes' subscription counts are not reliable everywhere; list them.
                 let mut subscriptions = 0;
-                let mut sub_token = None;
-                loop {
-                    let subs = aws!(
-                        self,
-                        "sns:ListSubscriptionsByTopic",
-                        self.sns
-                            .list_subscriptions_by_topic()
-                            .topic_arn(arn)
-                            .set_next_token(sub_token)
-                    )?;
-                    subscriptions += subs.subscriptions().len();
-                    sub_token = subs.next_token().map(str::to_string);
-                    if sub_token.is_none() {
-                        break;
-                    }
+                let mut sub_pages = self
+                    .sns
+                    .list_subscriptions_by_topic()
+                    .topic_arn(arn)
+                    .into_paginator()
+                    .send();
+                while let Some(subs) = sub_pages.next().await {
+                    subscriptions += counted!(self, "sns:ListSubscriptionsByTopic", subs)?
+                        .subscriptions()
+                        .len();
                 }
                 let tags = match aws!(
                     self,
@@ -516,10 +464,6 @@ impl AwsInventory {
                     tags,
                     Facts::SnsTopic { subscriptions },
                 ));
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
             }
         }
         Ok(())
