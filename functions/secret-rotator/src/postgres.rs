@@ -179,15 +179,6 @@ struct PgSession {
     interruption: Option<Arc<Interruption>>,
 }
 
-impl PgSession {
-    fn write(&self) -> Result<(), DbError> {
-        match &self.interruption {
-            Some(i) => i.record_write(),
-            None => Ok(()),
-        }
-    }
-}
-
 #[async_trait]
 impl Session for PgSession {
     async fn check(&mut self) -> Result<(), DbError> {
@@ -209,6 +200,7 @@ impl Session for PgSession {
     async fn apply(&mut self, changes: &[RoleChange]) -> Result<(), DbError> {
         let deadline = self.deadline;
         let interruption = self.interruption.clone();
+        // Every statement, and the commit, is one write for the crash tests.
         let record = || match &interruption {
             Some(i) => i.record_write(),
             None => Ok(()),
@@ -233,7 +225,7 @@ impl Session for PgSession {
             record()?;
         }
         bounded(deadline, tx.commit()).await?;
-        self.write()
+        record()
     }
 }
 
