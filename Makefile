@@ -9,28 +9,52 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/ops-lambdas/target
 # The project's Python tools (moto, cargo-lambda, zig), pinned in infra/local/requirements.txt.
 export VENV ?= $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
+# AWS SAM CLI lives in a virtualenv of its own: it pins a boto3 that moto's would fight with.
+export SAM_VENV ?= $(CURDIR)/.venv-sam
+SAM := $(SAM_VENV)/bin/sam
+# The functions' CPU architecture for `make package` and `make deploy`: arm64 or x86_64, as the
+# template's Architecture parameter.
+ARCH ?= arm64
+FUNCTIONS := alarm-forwarder secret-rotator health-checker cost-reporter cleanup-scanner
+# sam validate runs offline and must not need (or find) credentials.
+OFFLINE_SAM := env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+	-u AWS_ENDPOINT_URL AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null SAM_CLI_TELEMETRY=0
 # Where `make stack-up` keeps the stack a person works with (tests make their own, elsewhere).
 STACK_DIR ?= $(CURDIR)/.stack
 # The Lambda Runtime API emulator of `make watch`, and where `make invoke` sends events.
 WATCH_PORT ?= 9000
 
-.PHONY: help setup build lint test unit stack-up stack-down watch invoke fmt
+.PHONY: help setup build demo bench lint lint-infra test unit stack-up stack-down watch invoke fmt package deploy destroy
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: ## install what the local stack needs (PostgreSQL, moto, cargo-lambda); idempotent
+setup: ## install what the local stack needs (PostgreSQL, moto, cargo-lambda, cfn-lint, SAM CLI); idempotent
 	@infra/local/setup.sh
 
 build: ## build every crate
 	cargo build --workspace
 
+demo: setup ## the whole system on one machine: seed an account, run every function, check each step, stop everything
+	cargo build --workspace --bins
+	infra/local/demo.sh
+
+bench: setup ## measure cold start, latency, memory, sizes and throughput (release builds); writes bench/RESULTS.md
+	cargo build --release --workspace --bins
+	$(MAKE) --no-print-directory package
+	infra/local/with-stack.sh $(CARGO_TARGET_DIR)/release/ops-bench --out bench/RESULTS.md
+
 fmt: ## format the code
 	cargo fmt --all
 
-lint: setup ## formatting and clippy, warnings denied
+lint: setup lint-infra ## formatting, clippy with warnings denied, and the SAM template checked offline
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+lint-infra: setup ## cfn-lint and sam validate on infra/template.yaml, offline, without credentials
+	cfn-lint infra/template.yaml
+	$(OFFLINE_SAM) $(SAM) validate --lint --template-file infra/template.yaml --region us-east-1
+	$(OFFLINE_SAM) $(SAM) validate --template-file infra/template.yaml --region us-east-1
 
 unit: ## unit tests only (no local stack)
 	cargo test --workspace --lib --bins
@@ -39,6 +63,24 @@ test: lint ## everything CI runs: lint, unit and integration tests over a fresh 
 	# The integration tests run the functions' own binaries behind cargo lambda watch.
 	cargo build --workspace --bins
 	infra/local/with-stack.sh cargo test --workspace
+
+package: setup ## build every function as a Lambda zip for ARCH (arm64) and print each zip's size
+	@case "$(ARCH)" in arm64) t=aarch64-unknown-linux-gnu;; x86_64) t=x86_64-unknown-linux-gnu;; \
+		*) echo "ARCH must be arm64 or x86_64, not $(ARCH)"; exit 1;; esac; \
+	rustup target list --installed | grep -qx $$t || rustup target add $$t
+	cargo lambda build --release --$(subst _,-,$(ARCH)) --output-format zip \
+		$(addprefix -p ,$(FUNCTIONS)) --lambda-dir $(CARGO_TARGET_DIR)/lambda-$(ARCH)
+	@for f in $(FUNCTIONS); do \
+		z=$(CARGO_TARGET_DIR)/lambda-$(ARCH)/$$f/bootstrap.zip; \
+		printf '  %-16s %8s bytes  %s\n' $$f $$(stat -c %s $$z) $$z; done
+
+deploy: setup ## sam build + sam deploy (the first time: make deploy GUIDED=1); needs AWS credentials
+	cd infra && SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 $(SAM) build --beta-features \
+		--parameter-overrides Architecture=$(ARCH)
+	cd infra && $(SAM) deploy $(if $(GUIDED),--guided,)
+
+destroy: setup ## delete the deployed stack (the routing secret and log groups go with it)
+	cd infra && $(SAM) delete
 
 stack-up: setup ## start the local stack in .stack/, seed it, and print its variables (source .stack/env)
 	cargo build -p pagerduty-receiver

@@ -3,6 +3,7 @@
 # The project's root, whatever directory the script was called from.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VENV=${VENV:-$ROOT/.venv}
+SAM_VENV=${SAM_VENV:-$ROOT/.venv-sam}
 # Same default as the Makefile.
 CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ops-lambdas/target}
 

@@ -33,6 +33,17 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
     echo "$want" > "$stamp"
 fi
+sam_req="$ROOT/infra/sam-requirements.txt"
+sam_stamp="$SAM_VENV/.requirements.sha256"
+sam_want=$(sha256sum "$sam_req" | cut -d' ' -f1)
+if [ ! -x "$SAM_VENV/bin/sam" ] || [ "$(cat "$sam_stamp" 2>/dev/null)" != "$sam_want" ]; then
+    say "installing AWS SAM CLI into $SAM_VENV"
+    python3 -m venv "$SAM_VENV"
+    "$SAM_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$sam_req"
+    echo "$sam_want" > "$sam_stamp"
+fi
 "$VENV/bin/moto_server" --help >/dev/null || die "moto_server is not runnable in $VENV"
 PATH="$VENV/bin:$PATH" cargo lambda --version >/dev/null || die "cargo lambda is not runnable from $VENV"
-say "setup complete: $(PATH="$VENV/bin:$PATH" cargo lambda --version), moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)'), PostgreSQL $("$(pg_bin)/postgres" --version | awk '{print $3}')"
+"$VENV/bin/cfn-lint" --version >/dev/null || die "cfn-lint is not runnable in $VENV"
+SAM_CLI_TELEMETRY=0 "$SAM_VENV/bin/sam" --version >/dev/null || die "sam is not runnable in $SAM_VENV"
+say "setup complete: $(PATH="$VENV/bin:$PATH" cargo lambda --version), $(SAM_CLI_TELEMETRY=0 "$SAM_VENV/bin/sam" --version), moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)'), PostgreSQL $("$(pg_bin)/postgres" --version | awk '{print $3}')"

@@ -1,0 +1,1005 @@
+//! `make bench`: the numbers of every function, measured over the local stack with release builds,
+//! next to a Python 3 + boto3 baseline of the same cold-start work. Writes a Markdown report
+//! (`--out bench/RESULTS.md`) and the same tables into README.md between the bench markers.
+//!
+//! Nothing here asserts a time: it measures and reports, and says where a target is missed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{Datelike, Duration as Days, NaiveDate, Utc};
+use ops_shared::error::SharedError;
+use ops_shared::metrics::{Metric, MetricSink, PutSummary};
+use ops_shared::notifier::{Notification, Notifier};
+use ops_tests::bench::process::{self, Running};
+use ops_tests::bench::proxy::CountingProxy;
+use ops_tests::bench::runtime::RuntimeApi;
+use ops_tests::bench::stats::Spread;
+use ops_tests::{repo_path, unique, Stack};
+use serde_json::{json, Value};
+
+const COLD_RUNS: usize = 7;
+const PY_RUNS: usize = 5;
+const WARM_RUNS: usize = 20;
+const FUNCTIONS: [&str; 5] = [
+    "alarm-forwarder",
+    "secret-rotator",
+    "health-checker",
+    "cost-reporter",
+    "cleanup-scanner",
+];
+
+// Targets of the bench issue.
+const COLD_TARGET_MS: f64 = 25.0;
+const RSS_TARGET_MIB: f64 = 24.0;
+const RSS_1000_CHECKS_TARGET_MIB: f64 = 64.0;
+const ZIP_TARGET_MIB: f64 = 5.0;
+const RATIO_TARGET: f64 = 15.0;
+
+/// How one function is started and what it is sent.
+struct Fixture {
+    env: Vec<(String, String)>,
+    cold_event: Value,
+    warm_event: Value,
+}
+
+struct Bench {
+    stack: Stack,
+    proxy: CountingProxy,
+    aws: aws_config::SdkConfig,
+    bin_dir: PathBuf,
+    python: PathBuf,
+}
+
+fn event_file(path: &str) -> Value {
+    let text = std::fs::read_to_string(repo_path(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+impl Bench {
+    fn base_env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PATH", "HOME"]
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+            .collect();
+        env.push(("AWS_REGION".into(), "us-east-1".into()));
+        env.push(("AWS_DEFAULT_REGION".into(), "us-east-1".into()));
+        env.push(("AWS_ENDPOINT_URL".into(), self.proxy.url.clone()));
+        env
+    }
+
+    fn with(&self, pairs: &[(&str, String)]) -> Vec<(String, String)> {
+        let mut env = self.base_env();
+        env.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        env
+    }
+
+    async fn rust(&self, function: &str, env: &[(String, String)], event: &Value) -> Running {
+        let api = Box::leak(Box::new(RuntimeApi::start().await));
+        process::start(api, function, &self.bin_dir.join(function), &[], env, event).await
+    }
+
+    async fn fixture(&self, function: &str) -> Fixture {
+        let sm = aws_sdk_secretsmanager::Client::new(&self.aws);
+        match function {
+            "alarm-forwarder" => {
+                let name = unique("bench/pagerduty-routing");
+                sm.create_secret()
+                    .name(&name)
+                    .secret_string(ops_tests::routing_key())
+                    .send()
+                    .await
+                    .unwrap();
+                let event = event_file("events/alarm-forwarder/metric-alarm-ALARM.json");
+                Fixture {
+                    env: self.with(&[
+                        ("PAGERDUTY_ROUTING_KEY_SECRET", name),
+                        (
+                            "PAGERDUTY_EVENTS_URL",
+                            std::env::var("PAGERDUTY_EVENTS_URL").unwrap(),
+                        ),
+                    ]),
+                    cold_event: event.clone(),
+                    warm_event: event,
+                }
+            }
+            "secret-rotator" => {
+                let name = unique("bench/generic");
+                sm.create_secret()
+                    .name(&name)
+                    .secret_string(r#"{"username":"svc","password":"initial-password-0001"}"#)
+                    .send()
+                    .await
+                    .unwrap();
+                let token = format!("{:a<40}", unique("token"));
+                let _ = sm
+                    .rotate_secret()
+                    .secret_id(&name)
+                    .client_request_token(&token)
+                    .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:secret-rotator")
+                    .rotation_rules(
+                        aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                            .automatically_after_days(30)
+                            .build(),
+                    )
+                    .send()
+                    .await;
+                // createSecret again on a version that already exists: the rotator checks and
+                // returns, which repeats cleanly run after run.
+                let event = json!({"Step": "createSecret", "SecretId": name, "ClientRequestToken": token});
+                Fixture {
+                    env: self.base_env(),
+                    cold_event: event.clone(),
+                    warm_event: event,
+                }
+            }
+            "health-checker" => {
+                let port = self
+                    .stack
+                    .aws_endpoint
+                    .rsplit(':')
+                    .next()
+                    .unwrap()
+                    .trim_end_matches('/');
+                let event = json!({"checks": [{"name": "bench-tcp", "kind": "tcp", "host": "127.0.0.1", "port": port.parse::<u16>().unwrap()}]});
+                Fixture {
+                    env: self.with(&[("MANAGE_ALARMS", "false".into())]),
+                    cold_event: event.clone(),
+                    warm_event: event,
+                }
+            }
+            "cost-reporter" => {
+                inject_costs(&self.stack, 60, 10).await;
+                let event = event_file("events/cost-reporter/daily.json");
+                Fixture {
+                    env: self.with(&[("REPORT_TOPIC_ARN", self.stack.topic("bench-reports").await)]),
+                    cold_event: event.clone(),
+                    warm_event: event,
+                }
+            }
+            "cleanup-scanner" => {
+                let event = json!({"mode": "report"});
+                Fixture {
+                    env: self.with(&[
+                        ("REPORT_TOPIC_ARN", self.stack.topic("bench-reports").await),
+                        ("CLEANUP_REGIONS", "eu-north-1".into()),
+                    ]),
+                    cold_event: event.clone(),
+                    warm_event: event,
+                }
+            }
+            other => panic!("no fixture for {other}"),
+        }
+    }
+}
+
+/// Cost Explorer's answer in moto: `days` days up to yesterday, `services` services each day.
+async fn inject_costs(stack: &Stack, days: i64, services: usize) {
+    let today = Utc::now().date_naive();
+    let results: Vec<Value> = (1..=days)
+        .rev()
+        .map(|back| {
+            let day = today - Days::days(back);
+            let groups: Vec<Value> = (0..services)
+                .map(|s| {
+                    json!({"Keys": [format!("Service {s:03}")],
+                           "Metrics": {"UnblendedCost": {"Amount": format!("{:.2}", 1.0 + (s * 7 % 113) as f64 + back as f64 * 0.01), "Unit": "USD"}}})
+                })
+                .collect();
+            json!({"TimePeriod": {"Start": day.to_string(), "End": (day + Days::days(1)).to_string()},
+                   "Total": {}, "Groups": groups, "Estimated": back == 1})
+        })
+        .collect();
+    let body = json!({"account_id": "123456789012", "results": [{"ResultsByTime": results, "GroupDefinitions": [], "DimensionValueAttributes": []}]});
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/moto-api/static/ce/cost-and-usage-results",
+            stack.aws_endpoint
+        ))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.status().is_success(),
+        "injecting costs into moto: {}",
+        resp.status()
+    );
+}
+
+#[derive(Default)]
+struct FunctionRow {
+    cold_rust: Vec<Duration>,
+    cold_python: Vec<Duration>,
+    warm: Vec<Duration>,
+    rss: Vec<u64>,
+    python_rss: Vec<u64>,
+    errors: Vec<String>,
+}
+
+async fn measure_function(bench: &Bench, function: &str) -> FunctionRow {
+    let fixture = bench.fixture(function).await;
+    let mut row = FunctionRow::default();
+    for run in 0..COLD_RUNS {
+        let p = bench.rust(function, &fixture.env, &fixture.cold_event).await;
+        if let Err(e) = &p.first {
+            row.errors
+                .push(format!("cold start: {}", e.chars().take(300).collect::<String>()));
+        }
+        row.cold_rust.push(p.cold_start);
+        if run == 0 {
+            // Warm latency and peak memory from one process; the API is the one it polls.
+            let api = RuntimeApi::start().await;
+            p.stop().await;
+            let warm = process::start(
+                &api,
+                function,
+                &bench.bin_dir.join(function),
+                &[],
+                &fixture.env,
+                &fixture.cold_event,
+            )
+            .await;
+            for _ in 0..WARM_RUNS {
+                let (latency, reply) = api.invoke(&fixture.warm_event).await;
+                if let Err(e) = reply {
+                    row.errors
+                        .push(format!("warm: {}", e.chars().take(300).collect::<String>()));
+                    break;
+                }
+                row.warm.push(latency);
+            }
+            row.rss.push(warm.peak_rss());
+            warm.stop().await;
+        } else {
+            row.rss.push(p.peak_rss());
+            p.stop().await;
+        }
+    }
+    let baseline = repo_path("bench/baseline.py");
+    for _ in 0..PY_RUNS {
+        let api = Box::leak(Box::new(RuntimeApi::start().await));
+        let p = process::start(
+            api,
+            function,
+            &bench.python,
+            &[baseline.to_str().unwrap(), function],
+            &fixture.env,
+            &fixture.cold_event,
+        )
+        .await;
+        if let Err(e) = &p.first {
+            row.errors.push(format!(
+                "python cold start: {}",
+                e.chars().take(300).collect::<String>()
+            ));
+        }
+        row.cold_python.push(p.cold_start);
+        row.python_rss.push(p.peak_rss());
+        p.stop().await;
+    }
+    row
+}
+
+struct Workload {
+    name: String,
+    figures: Vec<(String, String)>,
+}
+
+/// A local HTTP target that answers 200 after `delay`.
+async fn slow_target(delay: Duration) -> String {
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move {
+            tokio::time::sleep(delay).await;
+            "ok"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/")
+}
+
+fn count(ops: &BTreeMap<String, usize>, prefix: &str) -> usize {
+    ops.iter()
+        .filter(|(k, _)| k.starts_with(prefix))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+async fn health_1000(bench: &Bench) -> Workload {
+    let url = slow_target(Duration::from_millis(50)).await;
+    let checks: Vec<Value> = (0..1000)
+        .map(|i| json!({"name": format!("bench-{i:04}"), "kind": "http", "url": url, "expect_status": [200]}))
+        .collect();
+    let event = json!({"checks": checks});
+    let prefix = unique("bench-health-");
+    let env = bench.with(&[
+        ("ALARM_TOPIC_ARN", bench.stack.topic("bench-alarms").await),
+        ("ALARM_PREFIX", prefix),
+    ]);
+    bench.proxy.take();
+    let p = bench.rust("health-checker", &env, &event).await;
+    let first_time = p.cold_start;
+    let first_ops = bench.proxy.take();
+    let healthy = p
+        .first
+        .as_ref()
+        .map(|v| v["healthy"].as_u64().unwrap_or(0))
+        .unwrap_or(0);
+    let p_api_missing = p.first.is_err();
+    p.stop().await;
+    // Steady state: the alarms exist; a warm process runs the same list again.
+    let api = RuntimeApi::start().await;
+    let warm = process::start(
+        &api,
+        "health-checker",
+        &bench.bin_dir.join("health-checker"),
+        &[],
+        &env,
+        &event,
+    )
+    .await;
+    bench.proxy.take();
+    let mut times = Vec::new();
+    let mut cw_requests = Vec::new();
+    for _ in 0..5 {
+        let (t, _) = api.invoke(&event).await;
+        times.push(t);
+        cw_requests.push(count(&bench.proxy.take(), "monitoring:") as f64);
+    }
+    let rss = warm.peak_rss();
+    warm.stop().await;
+    let rss_mib = rss as f64 / 1048576.0;
+    Workload {
+        name: "health-checker: 1000 HTTP checks, target answering in 50 ms".into(),
+        figures: vec![
+            (
+                "first run, cold (creates 1000 alarms)".into(),
+                format!(
+                    "{:.2} s; {} of 1000 healthy; CloudWatch requests: {}{}",
+                    first_time.as_secs_f64(),
+                    healthy,
+                    count(&first_ops, "monitoring:"),
+                    if p_api_missing { " (the run failed)" } else { "" }
+                ),
+            ),
+            (
+                "steady run, warm (ms)".into(),
+                Spread::millis(&times).map(|s| s.to_string()).unwrap_or_default(),
+            ),
+            (
+                "CloudWatch requests per steady run".into(),
+                Spread::of(&cw_requests)
+                    .map(|s| format!("{}", s.median))
+                    .unwrap_or_default(),
+            ),
+            (
+                "peak RSS".into(),
+                format!(
+                    "{rss_mib:.1} MiB (target < {RSS_1000_CHECKS_TARGET_MIB} MiB: {})",
+                    verdict(rss_mib < RSS_1000_CHECKS_TARGET_MIB)
+                ),
+            ),
+        ],
+    }
+}
+
+async fn forwarder_1000(bench: &Bench) -> Workload {
+    let fixture = bench.fixture("alarm-forwarder").await;
+    let template = event_file("events/alarm-forwarder/metric-alarm-ALARM.json");
+    let api = RuntimeApi::start().await;
+    let p = process::start(
+        &api,
+        "alarm-forwarder",
+        &bench.bin_dir.join("alarm-forwarder"),
+        &[],
+        &fixture.env,
+        &fixture.cold_event,
+    )
+    .await;
+    let cpu_before = p.cpu();
+    let started = Instant::now();
+    let mut failed = 0;
+    for i in 0..1000 {
+        let mut event = template.clone();
+        let message = event["Records"][0]["Sns"]["Message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut alarm: Value = serde_json::from_str(&message).unwrap();
+        alarm["AlarmName"] = json!(format!("bench-alarm-{i}"));
+        alarm["AlarmArn"] = json!(format!(
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:bench-alarm-{i}"
+        ));
+        event["Records"][0]["Sns"]["Message"] = json!(alarm.to_string());
+        if api.invoke(&event).await.1.is_err() {
+            failed += 1;
+        }
+    }
+    let wall = started.elapsed();
+    let cpu = p.cpu().saturating_sub(cpu_before);
+    let rss = p.peak_rss();
+    p.stop().await;
+    Workload {
+        name: "alarm-forwarder: 1000 alarm notifications through the PagerDuty receiver (one per invocation, as SNS delivers them)".into(),
+        figures: vec![
+            ("wall time".into(), format!("{:.2} s ({:.2} ms per event, {failed} failed)", wall.as_secs_f64(), wall.as_secs_f64())),
+            ("CPU per event".into(), format!("{:.3} ms (user + system, /proc)", cpu.as_secs_f64())),
+            ("peak RSS".into(), format!("{:.1} MiB", rss as f64 / 1048576.0)),
+        ],
+    }
+}
+
+struct Quiet;
+
+#[async_trait]
+impl Notifier for Quiet {
+    async fn notify(&self, _: &Notification) -> Result<String, SharedError> {
+        Ok("bench".into())
+    }
+}
+
+#[async_trait]
+impl MetricSink for Quiet {
+    async fn put(&self, metrics: &[Metric]) -> Result<PutSummary, SharedError> {
+        Ok(PutSummary {
+            sent: metrics.len(),
+            dropped: 0,
+            requests: 1,
+        })
+    }
+}
+
+/// Thirteen months of 300 services, all in memory: what the analysis and rendering cost alone.
+struct Year {
+    series: cost_reporter::source::Series,
+}
+
+#[async_trait]
+impl cost_reporter::source::CostSource for Year {
+    async fn daily_costs(
+        &self,
+        query: &cost_reporter::source::CostQuery,
+    ) -> Result<cost_reporter::source::Series, cost_reporter::CostError> {
+        let mut s = self.series.clone();
+        s.days
+            .retain(|d| d.date >= query.range.start && d.date < query.range.end);
+        Ok(s)
+    }
+    async fn forecast(
+        &self,
+        _: &str,
+        _: cost_reporter::request::Range,
+    ) -> Result<f64, cost_reporter::CostError> {
+        Ok(1234.5)
+    }
+    async fn anomalies(
+        &self,
+        _: &str,
+        _: cost_reporter::request::Range,
+    ) -> Result<Vec<cost_reporter::source::Anomaly>, cost_reporter::CostError> {
+        Ok(Vec::new())
+    }
+}
+
+async fn cost_analysis(bench: &Bench) -> Workload {
+    let today = Utc::now().date_naive();
+    let start = NaiveDate::from_ymd_opt(today.year() - 1, today.month(), 1).unwrap() - Days::days(31);
+    let days: Vec<_> = (0..(today - start).num_days())
+        .map(|i| cost_reporter::source::DayCost {
+            date: start + Days::days(i),
+            estimated: i == (today - start).num_days() - 1,
+            groups: (0..300)
+                .map(|s| {
+                    (
+                        format!("Service {s:03}"),
+                        0.5 + ((s * 31 + i as usize * 7) % 97) as f64,
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    let n_days = days.len();
+    let source = Year {
+        series: cost_reporter::source::Series {
+            currency: "USD".into(),
+            days,
+            requests: 1,
+        },
+    };
+    let config = cost_reporter::Config::from_vars(&ops_shared::config::Vars::from_pairs([(
+        "REPORT_TOPIC_ARN",
+        "arn:aws:sns:us-east-1:123456789012:bench",
+    )]))
+    .unwrap();
+    let mut figures = Vec::new();
+    for period in ["daily", "weekly", "monthly"] {
+        let event = json!({"period": period, "budget_monthly": 50000});
+        let mut times = Vec::new();
+        for _ in 0..9 {
+            let t = Instant::now();
+            cost_reporter::report(&source, &Quiet, &Quiet, &config, &event, today)
+                .await
+                .unwrap();
+            times.push(t.elapsed());
+        }
+        figures.push((
+            format!("{period} report: analysis + text rendering (ms)"),
+            Spread::millis(&times).unwrap().to_string(),
+        ));
+    }
+    // Requests per report, counted on the wire against moto (which answers in one page).
+    inject_costs(&bench.stack, 62, 300).await;
+    let env = bench.with(&[("REPORT_TOPIC_ARN", bench.stack.topic("bench-reports").await)]);
+    bench.proxy.take();
+    let p = bench
+        .rust("cost-reporter", &env, &json!({"period": "monthly"}))
+        .await;
+    let ops = bench.proxy.take();
+    let ok = p.first.is_ok();
+    p.stop().await;
+    figures.push((
+        "Cost Explorer requests per report (monthly, 300 services)".into(),
+        format!(
+            "{} ({}){}",
+            count(&ops, "ce:"),
+            ops.iter()
+                .filter(|(k, _)| k.starts_with("ce:"))
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if ok { "" } else { "; the run failed" }
+        ),
+    ));
+    Workload {
+        name: format!("cost-reporter: {n_days} days (13 months) × 300 services"),
+        figures,
+    }
+}
+
+/// Seeds `total` resources across the five services into `region`, a few requests at a time.
+async fn seed_inventory(bench: &Bench, region: &str, total: usize) {
+    let config = bench
+        .aws
+        .to_builder()
+        .region(aws_config::Region::new(region.to_string()))
+        .build();
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let sns = aws_sdk_sns::Client::new(&config);
+    let sm = aws_sdk_secretsmanager::Client::new(&config);
+    let cw = aws_sdk_cloudwatch::Client::new(&config);
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    let per = total / 5;
+    let mut jobs = tokio::task::JoinSet::new();
+    for i in 0..per {
+        let (logs, sns, sm, cw, ecs) = (logs.clone(), sns.clone(), sm.clone(), cw.clone(), ecs.clone());
+        jobs.spawn(async move {
+            logs.create_log_group()
+                .log_group_name(format!("/bench/group-{i:05}"))
+                .send()
+                .await
+                .unwrap();
+            sns.create_topic()
+                .name(format!("bench-topic-{i:05}"))
+                .send()
+                .await
+                .unwrap();
+            sm.create_secret()
+                .name(format!("bench/secret-{i:05}"))
+                .secret_string("x")
+                .send()
+                .await
+                .unwrap();
+            cw.put_metric_alarm()
+                .alarm_name(format!("bench-alarm-{i:05}"))
+                .namespace("Bench")
+                .metric_name("M")
+                .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+                .period(300)
+                .evaluation_periods(1)
+                .threshold(1.0)
+                .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+                .send()
+                .await
+                .unwrap();
+            ecs.register_task_definition()
+                .family(format!("bench-family-{:03}", i % 100))
+                .container_definitions(
+                    aws_sdk_ecs::types::ContainerDefinition::builder()
+                        .name("app")
+                        .image("example/app:1")
+                        .memory(128)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        });
+        while jobs.len() >= 16 {
+            jobs.join_next().await.unwrap().unwrap();
+        }
+    }
+    while let Some(r) = jobs.join_next().await {
+        r.unwrap();
+    }
+}
+
+async fn cleanup_5000(bench: &Bench) -> Workload {
+    let region = "ap-southeast-2";
+    let seeded = Instant::now();
+    seed_inventory(bench, region, 5000).await;
+    let seeding = seeded.elapsed();
+    let env = bench.with(&[
+        ("REPORT_TOPIC_ARN", bench.stack.topic("bench-reports").await),
+        ("CLEANUP_REGIONS", region.into()),
+    ]);
+    let event = json!({"mode": "report"});
+    let api = RuntimeApi::start().await;
+    bench.proxy.take();
+    let p = process::start(
+        &api,
+        "cleanup-scanner",
+        &bench.bin_dir.join("cleanup-scanner"),
+        &[],
+        &env,
+        &event,
+    )
+    .await;
+    let first = p.cold_start;
+    let ops = bench.proxy.take();
+    let mut candidates = 0;
+    if let Ok(v) = &p.first {
+        candidates = v["regions"][0]["rules"]
+            .as_object()
+            .map(|r| {
+                r.values()
+                    .map(|x| x["candidates"].as_array().map_or(0, Vec::len))
+                    .sum()
+            })
+            .unwrap_or(0);
+    }
+    let mut times = vec![first];
+    for _ in 0..2 {
+        times.push(api.invoke(&event).await.0);
+    }
+    let rss = p.peak_rss();
+    p.stop().await;
+    let mut top: Vec<_> = ops.iter().collect();
+    top.sort_by(|a, b| b.1.cmp(a.1));
+    Workload {
+        name: "cleanup-scanner: report over 5000 resources in moto (1000 each of log groups, topics, secrets, alarms, task definitions)".into(),
+        figures: vec![
+            ("wall time per scan (ms; first is the cold start)".into(), Spread::millis(&times).unwrap().to_string()),
+            (
+                "AWS requests per scan".into(),
+                format!(
+                    "{} (largest: {})",
+                    ops.values().sum::<usize>(),
+                    top.iter().take(4).map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+                ),
+            ),
+            ("candidates reported".into(), candidates.to_string()),
+            ("peak RSS".into(), format!("{:.1} MiB", rss as f64 / 1048576.0)),
+            ("seeding the 5000 resources (not the scanner)".into(), format!("{:.1} s", seeding.as_secs_f64())),
+        ],
+    }
+}
+
+async fn rotation(bench: &Bench) -> Workload {
+    let user = ops_tests::pg_name("bench_rot");
+    let admin = bench
+        .stack
+        .pg_connect("localhost", &bench.stack.pg_user, &bench.stack.pg_password)
+        .await
+        .expect("PostgreSQL of the stack");
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {user} LOGIN PASSWORD 'bench-initial-password-01'"
+        ))
+        .await
+        .unwrap();
+    let value = json!({"engine": "postgres", "host": "localhost", "port": bench.stack.pg_port, "username": user,
+                       "password": "bench-initial-password-01", "dbname": "postgres", "sslmode": "verify-full"});
+    let sm = aws_sdk_secretsmanager::Client::new(&bench.aws);
+    let name = unique("bench/postgres");
+    sm.create_secret()
+        .name(&name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .unwrap();
+    let env = bench.with(&[("PG_CA_BUNDLE", bench.stack.pg_ca_bundle.clone())]);
+    let api = RuntimeApi::start().await;
+    let mut p: Option<Running> = None;
+    let mut times = Vec::new();
+    let mut errors = Vec::new();
+    for _ in 0..5 {
+        // Leave the state Secrets Manager leaves after a rotation (LOCAL-STACK.md), then start one.
+        let described = sm.describe_secret().secret_id(&name).send().await.unwrap();
+        for (version, stages) in described.version_ids_to_stages().cloned().unwrap_or_default() {
+            if stages.iter().any(|s| s == "AWSPENDING") {
+                sm.update_secret_version_stage()
+                    .secret_id(&name)
+                    .version_stage("AWSPENDING")
+                    .remove_from_version_id(version)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        let token = format!("{:a<40}", unique("token"));
+        let _ = sm
+            .rotate_secret()
+            .secret_id(&name)
+            .client_request_token(&token)
+            .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:secret-rotator")
+            .rotation_rules(
+                aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                    .automatically_after_days(30)
+                    .build(),
+            )
+            .send()
+            .await;
+        let step = |s: &str| json!({"Step": s, "SecretId": name, "ClientRequestToken": token});
+        let started = Instant::now();
+        if p.is_none() {
+            let first = process::start(
+                &api,
+                "secret-rotator",
+                &bench.bin_dir.join("secret-rotator"),
+                &[],
+                &env,
+                &step("createSecret"),
+            )
+            .await;
+            if let Err(e) = &first.first {
+                errors.push(e.clone());
+            }
+            p = Some(first);
+        } else if let Err(e) = api.invoke(&step("createSecret")).await.1 {
+            errors.push(e);
+        }
+        for s in ["setSecret", "testSecret", "finishSecret"] {
+            if let Err(e) = api.invoke(&step(s)).await.1 {
+                errors.push(format!("{s}: {e}"));
+            }
+        }
+        times.push(started.elapsed());
+    }
+    if let Some(p) = p {
+        p.stop().await;
+    }
+    Workload {
+        name: "secret-rotator: a full four-step PostgreSQL rotation (TLS verify-full, single user)".into(),
+        figures: vec![
+            (
+                "wall time (ms; the first includes the cold start)".into(),
+                Spread::millis(&times).unwrap().to_string(),
+            ),
+            (
+                "failed steps".into(),
+                if errors.is_empty() {
+                    "0".into()
+                } else {
+                    format!(
+                        "{}: {}",
+                        errors.len(),
+                        errors[0].chars().take(200).collect::<String>()
+                    )
+                },
+            ),
+        ],
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**missed**"
+    }
+}
+
+fn zip_size(function: &str) -> Option<u64> {
+    let dir = std::env::var("CARGO_TARGET_DIR").ok()?;
+    std::fs::metadata(
+        Path::new(&dir)
+            .join("lambda-arm64")
+            .join(function)
+            .join("bootstrap.zip"),
+    )
+    .ok()
+    .map(|m| m.len())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(repo_path(""))
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "{cores} × {cpu}; commit {commit}; {}",
+        Utc::now().format("%Y-%m-%d %H:%M UTC")
+    )
+}
+
+fn render(rows: &BTreeMap<&str, FunctionRow>, workloads: &[Workload]) -> String {
+    let mut md = String::new();
+    writeln!(md, "Measured by `make bench` on {}.", machine()).unwrap();
+    writeln!(md).unwrap();
+    writeln!(
+        md,
+        "Each figure is the median (min–max) of the runs shown. Cold start: process start to the first response \
+         through a Lambda Runtime API emulator, including configuration and client setup, {COLD_RUNS} runs \
+         (Python {PY_RUNS}); warm: {WARM_RUNS} invocations of one process. Timings use native x86_64 release \
+         builds against the local stack (moto behind a counting proxy); zip sizes are the arm64 artifacts \
+         of `make package` that the template deploys."
+    )
+    .unwrap();
+    writeln!(md).unwrap();
+    writeln!(
+        md,
+        "| function | cold start, Rust (ms) | cold start, Python + boto3 (ms) | ratio | warm invocation (ms) | peak RSS, Rust (MiB) | peak RSS, Python (MiB) | zip, arm64 (MiB) | targets |"
+    )
+    .unwrap();
+    writeln!(md, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |").unwrap();
+    for (function, row) in rows {
+        let cold = Spread::millis(&row.cold_rust);
+        let py = Spread::millis(&row.cold_python);
+        let ratio = match (cold, py) {
+            (Some(c), Some(p)) if c.median > 0.0 => Some(p.median / c.median),
+            _ => None,
+        };
+        let rss = Spread::mib(&row.rss);
+        let zip = zip_size(function).map(|b| b as f64 / 1048576.0);
+        let mut misses = Vec::new();
+        if cold.is_none_or(|c| c.median >= COLD_TARGET_MS) {
+            misses.push(format!("cold ≥ {COLD_TARGET_MS} ms"));
+        }
+        if rss.is_none_or(|r| r.max >= RSS_TARGET_MIB) {
+            misses.push(format!("RSS ≥ {RSS_TARGET_MIB} MiB"));
+        }
+        match zip {
+            Some(z) if z >= ZIP_TARGET_MIB => misses.push(format!("zip ≥ {ZIP_TARGET_MIB} MiB")),
+            None => misses.push("zip not built".into()),
+            _ => {}
+        }
+        if ratio.is_none_or(|r| r < RATIO_TARGET) {
+            misses.push(format!("ratio < {RATIO_TARGET}×"));
+        }
+        if !row.errors.is_empty() {
+            misses.push(format!("errors: {}", row.errors[0].replace('|', "/")));
+        }
+        let show = |s: Option<Spread>| s.map(|s| s.to_string()).unwrap_or_else(|| "–".into());
+        writeln!(
+            md,
+            "| {function} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            show(cold),
+            show(py),
+            ratio.map(|r| format!("{r:.0}×")).unwrap_or_else(|| "–".into()),
+            show(Spread::millis(&row.warm)),
+            show(rss),
+            show(Spread::mib(&row.python_rss)),
+            zip.map(|z| format!("{z:.2}")).unwrap_or_else(|| "–".into()),
+            if misses.is_empty() {
+                "all met".to_string()
+            } else {
+                format!("**missed**: {}", misses.join("; "))
+            }
+        )
+        .unwrap();
+    }
+    writeln!(md).unwrap();
+    writeln!(
+        md,
+        "Targets: cold start < {COLD_TARGET_MS} ms, peak RSS < {RSS_TARGET_MIB} MiB, zip < {ZIP_TARGET_MIB} MiB, \
+         cold start ≥ {RATIO_TARGET}× faster than the Python baseline (`bench/baseline.py`: the same \
+         configuration, clients and AWS requests for the same event, without the reports)."
+    )
+    .unwrap();
+    for w in workloads {
+        writeln!(md).unwrap();
+        writeln!(md, "**{}**", w.name).unwrap();
+        writeln!(md).unwrap();
+        writeln!(md, "| measure | value |").unwrap();
+        writeln!(md, "| --- | --- |").unwrap();
+        for (k, v) in &w.figures {
+            writeln!(md, "| {k} | {} |", v.replace('|', "/")).unwrap();
+        }
+    }
+    md
+}
+
+fn write_readme(table: &str) {
+    let path = repo_path("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = ("<!-- bench:start -->", "<!-- bench:end -->");
+    match (readme.find(start), readme.find(end)) {
+        (Some(a), Some(b)) if a < b => {
+            let updated = format!("{}{start}\n{table}{}", &readme[..a], &readme[b..]);
+            std::fs::write(&path, updated).unwrap();
+        }
+        _ => eprintln!("README.md has no {start} … {end} markers; left it alone"),
+    }
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let out = args
+        .iter()
+        .position(|a| a == "--out")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_path("bench/RESULTS.md"));
+    let only: Vec<&String> = args
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with("--") && **a != out.to_string_lossy())
+        .collect();
+    let stack = Stack::get();
+    let proxy = CountingProxy::start(&stack.aws_endpoint).await;
+    let aws = stack.aws().await;
+    let venv = std::env::var("VENV").unwrap_or_else(|_| repo_path(".venv").to_string_lossy().into_owned());
+    let bench = Bench {
+        bin_dir: std::env::current_exe().unwrap().parent().unwrap().to_path_buf(),
+        python: PathBuf::from(venv).join("bin/python"),
+        stack,
+        proxy,
+        aws,
+    };
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o.as_str() == name);
+    let mut rows = BTreeMap::new();
+    for function in FUNCTIONS {
+        if wanted(function) {
+            eprintln!("bench: {function}: cold starts, warm invocations, memory, Python baseline");
+            rows.insert(function, measure_function(&bench, function).await);
+        }
+    }
+    let mut workloads = Vec::new();
+    if wanted("health-1000") {
+        eprintln!("bench: health-checker, 1000 HTTP checks");
+        workloads.push(health_1000(&bench).await);
+    }
+    if wanted("forwarder-1000") {
+        eprintln!("bench: alarm-forwarder, 1000 notifications");
+        workloads.push(forwarder_1000(&bench).await);
+    }
+    if wanted("cost-analysis") {
+        eprintln!("bench: cost-reporter, 13 months × 300 services");
+        workloads.push(cost_analysis(&bench).await);
+    }
+    if wanted("cleanup-5000") {
+        eprintln!("bench: cleanup-scanner, 5000 resources");
+        workloads.push(cleanup_5000(&bench).await);
+    }
+    if wanted("rotation") {
+        eprintln!("bench: secret-rotator, four-step PostgreSQL rotation");
+        workloads.push(rotation(&bench).await);
+    }
+    let table = render(&rows, &workloads);
+    let doc = format!("# Benchmark results\n\n{table}");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(&out, &doc).unwrap();
+    if only.is_empty() {
+        write_readme(&table);
+    }
+    print!("{doc}");
+}
