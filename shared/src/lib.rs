@@ -29,3 +29,17 @@ pub const METRICS_NAMESPACE: &str = "OpsLambdas";
 pub const PROTECT_TAG: &str = "ops-lambdas:protect";
 /// Tag that records when cleanup first marked a resource (RFC 3339 date).
 pub const CLEANUP_MARKED_TAG: &str = "ops-lambdas:cleanup-marked";
+
+/// A sample event of `events/<function>/`, for the functions' tests.
+///
+/// Read from `CARGO_MANIFEST_DIR` at run time, which `cargo test` sets to the package being tested:
+/// the build directory is shared between clones, and a path compiled in with `env!` would point a
+/// test binary built from another clone at that clone's files.
+pub fn sample_event_path(function: &str, file: &str) -> std::path::PathBuf {
+    let package = std::env::var("CARGO_MANIFEST_DIR")
+        .expect("CARGO_MANIFEST_DIR is set by cargo: run the tests with cargo test");
+    std::path::Path::new(&package)
+        .join("../../events")
+        .join(function)
+        .join(file)
+}

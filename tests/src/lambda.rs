@@ -78,7 +78,7 @@ impl Function {
         let watch = Command::new("cargo")
             .args(["lambda", "watch", "--only-lambda-apis", "--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &port.to_string()])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(crate::repo_path("tests"))
             .stdin(Stdio::null())
             .stdout(File::create(&watch_log).expect("watch log"))
             .stderr(File::create(dir.join("watch.err")).expect("watch log"))
@@ -126,7 +126,7 @@ impl Function {
             .args(["lambda", "invoke", &self.name, "--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &self.port.to_string(), "--output-format", "json"])
             .args(data)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(crate::repo_path("tests"))
             .stdin(Stdio::null())
             .output()
             .expect("`cargo lambda invoke` runs");

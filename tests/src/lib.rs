@@ -163,8 +163,14 @@ pub fn routing_key() -> String {
 }
 
 /// A path inside the repository, from its root (`events/alarm-forwarder/x.json`).
+///
+/// `cargo test` sets `CARGO_MANIFEST_DIR` at run time; that wins over the compiled-in path because
+/// the build directory is shared between clones (a binary built from another clone would otherwise
+/// read that clone's files). `make bench` runs its binary directly, from the clone that built it.
 pub fn repo_path(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .join("..")
         .join(relative)
 }

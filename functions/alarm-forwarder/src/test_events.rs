@@ -3,12 +3,9 @@
 use serde_json::Value;
 
 pub fn event(file: &str) -> Value {
-    let path = format!(
-        "{}/../../events/alarm-forwarder/{file}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    let path = ops_shared::sample_event_path("alarm-forwarder", file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The SNS `Message` of the event's first record.

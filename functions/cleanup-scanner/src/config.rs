@@ -197,13 +197,12 @@ mod tests {
             ("mark", Mode::Mark),
             ("delete", Mode::Delete),
         ] {
-            let path = format!(
-                "{}/../../events/cleanup-scanner/{file}.json",
-                env!("CARGO_MANIFEST_DIR")
-            );
+            let path = ops_shared::sample_event_path("cleanup-scanner", &format!("{file}.json"));
             let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             assert_eq!(
-                c.input(&event).unwrap_or_else(|e| panic!("{path}: {e}")).mode,
+                c.input(&event)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                    .mode,
                 mode
             );
         }

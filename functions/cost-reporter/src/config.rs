@@ -306,12 +306,10 @@ mod tests {
     fn the_sample_events_are_valid_inputs() {
         let c = config(&[]).unwrap();
         for file in ["daily", "weekly", "monthly", "by-team-tag", "scheduled-event"] {
-            let path = format!(
-                "{}/../../events/cost-reporter/{file}.json",
-                env!("CARGO_MANIFEST_DIR")
-            );
+            let path = ops_shared::sample_event_path("cost-reporter", &format!("{file}.json"));
             let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            c.input(&event).unwrap_or_else(|e| panic!("{path}: {e}"));
+            c.input(&event)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         }
     }
 }

@@ -595,10 +595,7 @@ mod tests {
 
     #[test]
     fn the_sample_event_holds_one_valid_check_of_each_kind() {
-        let path = format!(
-            "{}/../../events/health-checker/constant-input.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = ops_shared::sample_event_path("health-checker", "constant-input.json");
         let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let list = parse_list(event["checks"].as_array().unwrap());
         assert!(list.iter().all(Result::is_ok), "{list:?}");

@@ -56,8 +56,7 @@ impl Deps {
                     .map_err(|e| bad(format!("holds an unusable certificate ({e})")))?;
             }
         }
-        let http = HttpClients::new(&extra)
-            .map_err(|e| bad(format!("could not be used by the HTTP client ({e})")))?;
+        let http = HttpClients::new(&extra);
         let tls = TlsProbe::new(roots).map_err(bad)?;
         let aws = ops_shared::aws::load().await;
         Ok(Self {

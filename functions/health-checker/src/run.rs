@@ -352,7 +352,7 @@ mod tests {
 
     fn deps() -> Deps {
         Deps {
-            http: HttpClients::new(&[]).unwrap(),
+            http: HttpClients::new(&[]),
             tls: TlsProbe::new(rustls::RootCertStore {
                 roots: webpki_roots_stub(),
             })

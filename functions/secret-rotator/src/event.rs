@@ -136,12 +136,14 @@ mod tests {
             ("testSecret", Step::Test),
             ("finishSecret", Step::Finish),
         ] {
-            let path = format!(
-                "{}/../../events/secret-rotator/{file}.json",
-                env!("CARGO_MANIFEST_DIR")
-            );
+            let path = ops_shared::sample_event_path("secret-rotator", &format!("{file}.json"));
             let value: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            assert_eq!(RotationEvent::parse(&value).unwrap().step, step, "{path}");
+            assert_eq!(
+                RotationEvent::parse(&value).unwrap().step,
+                step,
+                "{}",
+                path.display()
+            );
         }
     }
 }

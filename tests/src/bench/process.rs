@@ -13,6 +13,8 @@ use super::runtime::RuntimeApi;
 pub struct Running {
     pub child: Child,
     pub cold_start: Duration,
+    /// Process start to its first poll of `invocation/next`: configuration and client setup alone.
+    pub init: Option<Duration>,
     pub first: Result<Value, String>,
 }
 
@@ -49,9 +51,11 @@ pub async fn start(
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
     let first = pending.reply(Duration::from_secs(120)).await;
+    let cold_start = started.elapsed();
     Running {
         child,
-        cold_start: started.elapsed(),
+        cold_start,
+        init: api.first_poll().map(|t| t.saturating_duration_since(started)),
         first,
     }
 }

@@ -23,6 +23,8 @@ struct Shared {
     queue: Mutex<mpsc::UnboundedReceiver<(String, Bytes)>>,
     waiting: std::sync::Mutex<HashMap<String, oneshot::Sender<Reply>>>,
     init_error: std::sync::Mutex<Option<String>>,
+    /// When the function first asked for an event: the end of its initialisation.
+    first_next: std::sync::Mutex<Option<Instant>>,
 }
 
 pub struct RuntimeApi {
@@ -58,6 +60,7 @@ impl RuntimeApi {
             queue: Mutex::new(receiver),
             waiting: Default::default(),
             init_error: Default::default(),
+            first_next: Default::default(),
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -90,6 +93,11 @@ impl RuntimeApi {
         }
     }
 
+    /// When a function first polled `invocation/next`, if it has.
+    pub fn first_poll(&self) -> Option<Instant> {
+        *self.shared.first_next.lock().unwrap()
+    }
+
     /// One invocation of a running function: its latency and answer.
     pub async fn invoke(&self, event: &Value) -> (Duration, Reply) {
         let started = Instant::now();
@@ -99,6 +107,7 @@ impl RuntimeApi {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> (HeaderMap, Bytes) {
+    shared.first_next.lock().unwrap().get_or_insert_with(Instant::now);
     let (id, body) = {
         let mut queue = shared.queue.lock().await;
         queue.recv().await.expect("the bench keeps the queue open")

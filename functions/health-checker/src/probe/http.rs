@@ -1,5 +1,6 @@
 //! `http`: status, latency, body text and JSONPath conditions.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -10,47 +11,56 @@ use crate::outcome::Outcome;
 /// Bodies are read up to this many bytes; a longer one fails body checks instead of filling memory.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// One client per (follow redirects, verify TLS) pair, built once per container.
+/// One client per (follow redirects, verify TLS) pair, each built on first use and kept for the
+/// container's life: building one loads a root store, which a cold start should not pay for the
+/// kinds of check a list does not use.
 pub struct HttpClients {
-    clients: [reqwest::Client; 4],
+    extra_roots: Vec<reqwest::Certificate>,
+    clients: [OnceLock<Result<reqwest::Client, String>>; 4],
 }
 
 impl HttpClients {
-    pub fn new(extra_roots: &[reqwest::Certificate]) -> Result<Self, reqwest::Error> {
-        let build = |follow: bool, verify: bool| {
-            let mut b = reqwest::Client::builder()
-                .user_agent(concat!("ops-lambdas-health-checker/", env!("CARGO_PKG_VERSION")))
-                .redirect(if follow {
-                    reqwest::redirect::Policy::limited(10)
-                } else {
-                    reqwest::redirect::Policy::none()
-                })
-                .danger_accept_invalid_certs(!verify)
-                .pool_max_idle_per_host(4);
-            for root in extra_roots {
-                b = b.add_root_certificate(root.clone());
-            }
-            b.build()
-        };
-        Ok(Self {
-            clients: [
-                build(true, true)?,
-                build(true, false)?,
-                build(false, true)?,
-                build(false, false)?,
-            ],
-        })
+    pub fn new(extra_roots: &[reqwest::Certificate]) -> Self {
+        Self {
+            extra_roots: extra_roots.to_vec(),
+            clients: Default::default(),
+        }
     }
 
-    fn get(&self, follow: bool, verify: bool) -> &reqwest::Client {
-        &self.clients[(!follow as usize) * 2 + (!verify as usize)]
+    fn get(&self, follow: bool, verify: bool) -> Result<&reqwest::Client, &str> {
+        self.clients[(!follow as usize) * 2 + (!verify as usize)]
+            .get_or_init(|| {
+                let mut b = reqwest::Client::builder()
+                    .user_agent(concat!("ops-lambdas-health-checker/", env!("CARGO_PKG_VERSION")))
+                    .redirect(if follow {
+                        reqwest::redirect::Policy::limited(10)
+                    } else {
+                        reqwest::redirect::Policy::none()
+                    })
+                    .danger_accept_invalid_certs(!verify)
+                    .pool_max_idle_per_host(4);
+                for root in &self.extra_roots {
+                    b = b.add_root_certificate(root.clone());
+                }
+                b.build().map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(String::as_str)
     }
 }
 
 pub async fn probe(clients: &HttpClients, check: &HttpCheck, timeout: Duration) -> Outcome {
     let started = Instant::now();
-    let mut request = clients
-        .get(check.follow_redirects, check.verify_tls)
+    let client = match clients.get(check.follow_redirects, check.verify_tls) {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome::unhealthy(
+                started.elapsed(),
+                format!("the HTTP client could not be built: {e}"),
+            )
+        }
+    };
+    let mut request = client
         .request(check.method.clone(), check.url.clone())
         .timeout(timeout);
     for (k, v) in &check.headers {
