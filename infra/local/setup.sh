@@ -24,24 +24,20 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 pg_bin >/dev/null || die "PostgreSQL server binaries not found under /usr/lib/postgresql after install"
 
-req="$ROOT/infra/local/requirements.txt"
-stamp="$VENV/.requirements.sha256"
-want=$(sha256sum "$req" | cut -d' ' -f1)
-if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing Python tools into $VENV (moto, cargo-lambda, zig)"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
-    echo "$want" > "$stamp"
-fi
-sam_req="$ROOT/infra/sam-requirements.txt"
-sam_stamp="$SAM_VENV/.requirements.sha256"
-sam_want=$(sha256sum "$sam_req" | cut -d' ' -f1)
-if [ ! -x "$SAM_VENV/bin/sam" ] || [ "$(cat "$sam_stamp" 2>/dev/null)" != "$sam_want" ]; then
-    say "installing AWS SAM CLI into $SAM_VENV"
-    python3 -m venv "$SAM_VENV"
-    "$SAM_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$sam_req"
-    echo "$sam_want" > "$sam_stamp"
-fi
+# A virtualenv built from a requirements file, rebuilt only when that file changes.
+venv_from() {
+    local dir=$1 req=$2 what=$3 want
+    want=$(sha256sum "$req" | cut -d' ' -f1)
+    if [ ! -x "$dir/bin/python" ] || [ "$(cat "$dir/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+        say "installing $what into $dir"
+        python3 -m venv "$dir"
+        "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+        echo "$want" > "$dir/.requirements.sha256"
+    fi
+}
+venv_from "$VENV" "$ROOT/infra/local/requirements.txt" "Python tools (moto, cargo-lambda, zig, cfn-lint)"
+# SAM CLI pins its own boto3, which moto's would fight with: a virtualenv of its own.
+venv_from "$SAM_VENV" "$ROOT/infra/sam-requirements.txt" "AWS SAM CLI"
 "$VENV/bin/moto_server" --help >/dev/null || die "moto_server is not runnable in $VENV"
 PATH="$VENV/bin:$PATH" cargo lambda --version >/dev/null || die "cargo lambda is not runnable from $VENV"
 "$VENV/bin/cfn-lint" --version >/dev/null || die "cfn-lint is not runnable in $VENV"

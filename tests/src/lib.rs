@@ -175,6 +175,50 @@ pub fn repo_path(relative: &str) -> PathBuf {
         .join(relative)
 }
 
+/// Starts a rotation as Secrets Manager does before it calls the rotator: moto's RotateSecret labels
+/// a new version AWSPENDING and then fails to call the (unknown) function, which is ignored here.
+/// Returns the token (32 to 64 characters, as Secrets Manager's are) and RotateSecret's answer.
+pub async fn start_rotation(
+    sm: &aws_sdk_secretsmanager::Client,
+    secret: &str,
+) -> (String, Result<(), String>) {
+    let token = format!("{:a<40}", unique("token"));
+    let answer = sm
+        .rotate_secret()
+        .secret_id(secret)
+        .client_request_token(&token)
+        .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:secret-rotator")
+        .rotation_rules(
+            aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                .automatically_after_days(30)
+                .build(),
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{e:?}"));
+    (token, answer)
+}
+
+/// Queues one Cost Explorer answer in moto (`ResultsByTime` days) for the next distinct request.
+pub async fn inject_costs(stack: &Stack, days: Vec<Value>) {
+    let body = serde_json::json!({"account_id": "123456789012", "results": [{"ResultsByTime": days, "GroupDefinitions": [], "DimensionValueAttributes": []}]});
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/moto-api/static/ce/cost-and-usage-results",
+            stack.aws_endpoint
+        ))
+        .json(&body)
+        .send()
+        .await
+        .expect("moto answers");
+    assert!(
+        resp.status().is_success(),
+        "injecting costs into moto: {}",
+        resp.status()
+    );
+}
+
 /// Creates a Secrets Manager secret with a unique name; returns the name.
 pub async fn create_secret(config: &aws_config::SdkConfig, prefix: &str, value: &str) -> String {
     let name = unique(prefix);

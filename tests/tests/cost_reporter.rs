@@ -8,17 +8,7 @@ use ops_tests::{unique, Stack};
 use serde_json::{json, Value};
 
 async fn inject(stack: &Stack, days: Vec<Value>) {
-    let body = json!({"account_id": "123456789012", "results": [{"ResultsByTime": days, "GroupDefinitions": [], "DimensionValueAttributes": []}]});
-    let resp = reqwest::Client::new()
-        .post(format!(
-            "{}/moto-api/static/ce/cost-and-usage-results",
-            stack.aws_endpoint
-        ))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.status());
+    ops_tests::inject_costs(stack, days).await;
 }
 
 /// `days` days up to yesterday; each day costs `ec2(i)` for EC2 and 5 for S3; the last is estimated.

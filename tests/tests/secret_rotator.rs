@@ -99,21 +99,7 @@ impl Env {
                     .unwrap();
             }
         }
-        // Secrets Manager tokens are 32 to 64 characters.
-        let token = format!("{:a<40}", unique("token"));
-        let started = self
-            .sm
-            .rotate_secret()
-            .secret_id(arn)
-            .client_request_token(&token)
-            .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:secret-rotator")
-            .rotation_rules(
-                aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                    .automatically_after_days(30)
-                    .build(),
-            )
-            .send()
-            .await;
+        let (token, started) = ops_tests::start_rotation(&self.sm, arn).await;
         let stages = self
             .sm
             .describe_secret()

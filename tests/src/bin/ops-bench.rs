@@ -114,19 +114,7 @@ impl Bench {
                     .send()
                     .await
                     .unwrap();
-                let token = format!("{:a<40}", unique("token"));
-                let _ = sm
-                    .rotate_secret()
-                    .secret_id(&name)
-                    .client_request_token(&token)
-                    .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:secret-rotator")
-                    .rotation_rules(
-                        aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                            .automatically_after_days(30)
-                            .build(),
-                    )
-                    .send()
-                    .await;
+                let (token, _) = ops_tests::start_rotation(&sm, &name).await;
                 // createSecret again on a version that already exists: the rotator checks and
                 // returns, which repeats cleanly run after run.
                 let event = json!({"Step": "createSecret", "SecretId": name, "ClientRequestToken": token});
@@ -193,21 +181,7 @@ async fn inject_costs(stack: &Stack, days: i64, services: usize) {
                    "Total": {}, "Groups": groups, "Estimated": back == 1})
         })
         .collect();
-    let body = json!({"account_id": "123456789012", "results": [{"ResultsByTime": results, "GroupDefinitions": [], "DimensionValueAttributes": []}]});
-    let resp = reqwest::Client::new()
-        .post(format!(
-            "{}/moto-api/static/ce/cost-and-usage-results",
-            stack.aws_endpoint
-        ))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        resp.status().is_success(),
-        "injecting costs into moto: {}",
-        resp.status()
-    );
+    ops_tests::inject_costs(stack, results).await;
 }
 
 #[derive(Default)]
@@ -758,19 +732,7 @@ async fn rotation(bench: &Bench) -> Workload {
                     .unwrap();
             }
         }
-        let token = format!("{:a<40}", unique("token"));
-        let _ = sm
-            .rotate_secret()
-            .secret_id(&name)
-            .client_request_token(&token)
-            .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:secret-rotator")
-            .rotation_rules(
-                aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                    .automatically_after_days(30)
-                    .build(),
-            )
-            .send()
-            .await;
+        let (token, _) = ops_tests::start_rotation(&sm, &name).await;
         let step = |s: &str| json!({"Step": s, "SecretId": name, "ClientRequestToken": token});
         let started = Instant::now();
         if p.is_none() {
