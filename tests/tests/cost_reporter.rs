@@ -7,10 +7,6 @@ use ops_tests::lambda::Function;
 use ops_tests::{unique, Stack};
 use serde_json::{json, Value};
 
-async fn inject(stack: &Stack, days: Vec<Value>) {
-    ops_tests::inject_costs(stack, days).await;
-}
-
 /// `days` days up to yesterday; each day costs `ec2(i)` for EC2 and 5 for S3; the last is estimated.
 fn series(days: i64, ec2: impl Fn(i64) -> f64, tag: bool) -> Vec<Value> {
     let today = Utc::now().date_naive();
@@ -84,7 +80,7 @@ async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_ea
     };
 
     // Daily: EC2 doubles yesterday.
-    inject(
+    ops_tests::inject_costs(
         &stack,
         series(60, |back| if back == 1 { 40.0 } else { 20.0 }, false),
     )
@@ -121,7 +117,7 @@ async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_ea
     assert_eq!(sent[0].1, text);
 
     // Weekly, grouped by service and team tag.
-    inject(&stack, series(60, |_| 20.0, true)).await;
+    ops_tests::inject_costs(&stack, series(60, |_| 20.0, true)).await;
     let tagged = f.invoke_json(&event("by-team-tag.json")).json();
     let names: Vec<&str> = tagged["report"]["groups"]
         .as_array()

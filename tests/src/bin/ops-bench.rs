@@ -77,9 +77,11 @@ impl Bench {
         env
     }
 
-    async fn rust(&self, function: &str, env: &[(String, String)], event: &Value) -> Running {
-        let api = Box::leak(Box::new(RuntimeApi::start().await));
-        process::start(api, function, &self.bin_dir.join(function), &[], env, event).await
+    /// A cold start of `function` on a Runtime API of its own, which then serves its warm invocations.
+    async fn rust(&self, function: &str, env: &[(String, String)], event: &Value) -> (RuntimeApi, Running) {
+        let api = RuntimeApi::start().await;
+        let running = process::start(&api, function, &self.bin_dir.join(function), &[], env, event).await;
+        (api, running)
     }
 
     async fn fixture(&self, function: &str) -> Fixture {
@@ -200,7 +202,7 @@ async fn measure_function(bench: &Bench, function: &str) -> FunctionRow {
     let fixture = bench.fixture(function).await;
     let mut row = FunctionRow::default();
     for run in 0..COLD_RUNS {
-        let p = bench.rust(function, &fixture.env, &fixture.cold_event).await;
+        let (api, p) = bench.rust(function, &fixture.env, &fixture.cold_event).await;
         if let Err(e) = &p.first {
             row.errors
                 .push(format!("cold start: {}", e.chars().take(300).collect::<String>()));
@@ -208,18 +210,7 @@ async fn measure_function(bench: &Bench, function: &str) -> FunctionRow {
         row.cold_rust.push(p.cold_start);
         row.init_rust.extend(p.init);
         if run == 0 {
-            // Warm latency and peak memory from one process; the API is the one it polls.
-            let api = RuntimeApi::start().await;
-            p.stop().await;
-            let warm = process::start(
-                &api,
-                function,
-                &bench.bin_dir.join(function),
-                &[],
-                &fixture.env,
-                &fixture.cold_event,
-            )
-            .await;
+            // Warm latency from the first process; its peak memory is then read after them.
             for _ in 0..WARM_RUNS {
                 let (latency, reply) = api.invoke(&fixture.warm_event).await;
                 if let Err(e) = reply {
@@ -229,18 +220,15 @@ async fn measure_function(bench: &Bench, function: &str) -> FunctionRow {
                 }
                 row.warm.push(latency);
             }
-            row.rss.push(warm.peak_rss());
-            warm.stop().await;
-        } else {
-            row.rss.push(p.peak_rss());
-            p.stop().await;
         }
+        row.rss.push(p.peak_rss());
+        p.stop().await;
     }
     let baseline = repo_path("bench/baseline.py");
     for _ in 0..PY_RUNS {
-        let api = Box::leak(Box::new(RuntimeApi::start().await));
+        let api = RuntimeApi::start().await;
         let p = process::start(
-            api,
+            &api,
             function,
             &bench.python,
             &[baseline.to_str().unwrap(), function],
@@ -301,7 +289,7 @@ async fn health_1000(bench: &Bench) -> Workload {
         ("ALARM_PREFIX", prefix),
     ]);
     bench.proxy.take();
-    let p = bench.rust("health-checker", &env, &event).await;
+    let (api, p) = bench.rust("health-checker", &env, &event).await;
     let first_time = p.cold_start;
     let first_ops = bench.proxy.take();
     let healthy = p
@@ -309,20 +297,8 @@ async fn health_1000(bench: &Bench) -> Workload {
         .as_ref()
         .map(|v| v["healthy"].as_u64().unwrap_or(0))
         .unwrap_or(0);
-    let p_api_missing = p.first.is_err();
-    p.stop().await;
-    // Steady state: the alarms exist; a warm process runs the same list again.
-    let api = RuntimeApi::start().await;
-    let warm = process::start(
-        &api,
-        "health-checker",
-        &bench.bin_dir.join("health-checker"),
-        &[],
-        &env,
-        &event,
-    )
-    .await;
-    bench.proxy.take();
+    let first_failed = p.first.is_err();
+    // Steady state: the alarms exist; the now warm process runs the same list again.
     let mut times = Vec::new();
     let mut cw_requests = Vec::new();
     let mut moto = Vec::new();
@@ -336,8 +312,8 @@ async fn health_1000(bench: &Bench) -> Workload {
         cw_requests.push(count(&run, "monitoring:") as f64);
         ops = Some(run);
     }
-    let rss = warm.peak_rss();
-    warm.stop().await;
+    let rss = p.peak_rss();
+    p.stop().await;
     let rss_mib = rss as f64 / 1048576.0;
     Workload {
         name: "health-checker: 1000 HTTP checks, target answering in 50 ms".into(),
@@ -349,7 +325,7 @@ async fn health_1000(bench: &Bench) -> Workload {
                     first_time.as_secs_f64(),
                     healthy,
                     count(&first_ops, "monitoring:"),
-                    if p_api_missing { " (the run failed)" } else { "" }
+                    if first_failed { " (the run failed)" } else { "" }
                 ),
             ),
             (
@@ -384,6 +360,7 @@ async fn health_1000(bench: &Bench) -> Workload {
 }
 
 async fn forwarder_1000(bench: &Bench) -> Workload {
+    const EVENTS: usize = 1000;
     let fixture = bench.fixture("alarm-forwarder").await;
     let template = event_file("events/alarm-forwarder/metric-alarm-ALARM.json");
     let api = RuntimeApi::start().await;
@@ -399,7 +376,7 @@ async fn forwarder_1000(bench: &Bench) -> Workload {
     let cpu_before = p.cpu();
     let started = Instant::now();
     let mut failed = 0;
-    for i in 0..1000 {
+    for i in 0..EVENTS {
         let mut event = template.clone();
         let message = event["Records"][0]["Sns"]["Message"]
             .as_str()
@@ -417,13 +394,21 @@ async fn forwarder_1000(bench: &Bench) -> Workload {
     }
     let wall = started.elapsed();
     let cpu = p.cpu().saturating_sub(cpu_before);
+    let per_event_ms = |d: Duration| d.as_secs_f64() * 1000.0 / EVENTS as f64;
     let rss = p.peak_rss();
     p.stop().await;
     Workload {
         name: "alarm-forwarder: 1000 alarm notifications through the PagerDuty receiver (one per invocation, as SNS delivers them)".into(),
         figures: vec![
-            ("wall time".into(), format!("{:.2} s ({:.2} ms per event, {failed} failed)", wall.as_secs_f64(), wall.as_secs_f64())),
-            ("CPU per event".into(), format!("{:.3} ms (user + system, /proc)", cpu.as_secs_f64())),
+            (
+                "wall time".into(),
+                format!(
+                    "{:.2} s ({:.2} ms per event, {failed} failed)",
+                    wall.as_secs_f64(),
+                    per_event_ms(wall)
+                ),
+            ),
+            ("CPU per event".into(), format!("{:.3} ms (user + system, /proc)", per_event_ms(cpu))),
             ("peak RSS".into(), format!("{:.1} MiB", rss as f64 / 1048576.0)),
         ],
     }
@@ -531,7 +516,7 @@ async fn cost_analysis(bench: &Bench) -> Workload {
     inject_costs(&bench.stack, 62, 300).await;
     let env = bench.with(&[("REPORT_TOPIC_ARN", bench.stack.topic("bench-reports").await)]);
     bench.proxy.take();
-    let p = bench
+    let (_api, p) = bench
         .rust("cost-reporter", &env, &json!({"period": "monthly"}))
         .await;
     let ops = bench.proxy.take();
