@@ -83,7 +83,7 @@ destroy: setup ## delete the deployed stack (the routing secret and log groups g
 	cd infra && $(SAM) delete
 
 stack-up: setup ## start the local stack in .stack/, seed it, and print its variables (source .stack/env)
-	cargo build -p pagerduty-receiver
+	cargo build --workspace --bins
 	infra/local/stack-up.sh $(STACK_DIR)
 	. $(STACK_DIR)/env && $(VENV)/bin/python infra/local/seed.py
 

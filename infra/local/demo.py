@@ -175,7 +175,7 @@ def receiver(path):
 
 
 def moto_data():
-    return http_json("GET", os.environ["AWS_ENDPOINT_URL"] + "/moto-api/data.json")
+    return http_json("GET", os.environ["MOTO_URL"] + "/moto-api/data.json")
 
 
 def sent(topic_arn):
@@ -261,7 +261,7 @@ def seed_costs():
             "TimePeriod": {"Start": day.isoformat(), "End": (day + timedelta(days=1)).isoformat()},
             "Total": {}, "Groups": groups, "Estimated": back == 1,
         })
-    http_json("POST", os.environ["AWS_ENDPOINT_URL"] + "/moto-api/static/ce/cost-and-usage-results", {
+    http_json("POST", os.environ["MOTO_URL"] + "/moto-api/static/ce/cost-and-usage-results", {
         "account_id": ACCOUNT,
         "results": [{"ResultsByTime": days, "GroupDefinitions": [], "DimensionValueAttributes": []}],
     })

@@ -5,6 +5,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 need_apt=()
+# A C compiler and linker for the Rust build (ring, zstd and the linker step itself need one).
+command -v cc >/dev/null || need_apt+=(build-essential)
 pg_bin >/dev/null || need_apt+=(postgresql)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v runuser >/dev/null || need_apt+=(util-linux)

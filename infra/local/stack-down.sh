@@ -22,7 +22,7 @@ stop_pid() {
 }
 
 # Everything the stack started, to prove afterwards that none of it is left.
-pids=$(cat "$dir/moto.pid" "$dir/receiver.pid" 2>/dev/null)
+pids=$(cat "$dir/moto.pid" "$dir/receiver.pid" "$dir/proxy.pid" 2>/dev/null)
 pgdata=$(cat "$dir/pg.path" 2>/dev/null || true)
 if [ -n "$pgdata" ] && [ -f "$pgdata/data/postmaster.pid" ]; then
     pids="$pids $(head -n 1 "$pgdata/data/postmaster.pid")"
@@ -30,7 +30,8 @@ fi
 
 stop_pid "$dir/moto.pid"
 stop_pid "$dir/receiver.pid"
-rm -f "$dir/receiver.port"
+stop_pid "$dir/proxy.pid"
+rm -f "$dir/receiver.port" "$dir/proxy.port"
 
 if [ -n "$pgdata" ]; then
     if [ -f "$pgdata/data/postmaster.pid" ] && pgbin=$(pg_bin); then

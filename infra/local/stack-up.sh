@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts the local stack in DIR: moto (AWS), a TLS PostgreSQL and the PagerDuty receiver, each on a
-# free loopback port, so two stacks on one machine never collide. Writes DIR/env with the variables
+# Starts the local stack in DIR: moto (AWS) behind the fault-injecting AWS proxy, a TLS PostgreSQL
+# and the PagerDuty receiver, each on a free loopback port, so two stacks on one machine never collide. Writes DIR/env with the variables
 # that point clients at it, and prints them.
 #
 # Usage: stack-up.sh DIR
@@ -10,14 +10,17 @@ set -euo pipefail
 dir=${1:?usage: stack-up.sh DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-if alive "$dir/moto.pid" || alive "$dir/receiver.pid" || [ -f "$dir/pg.path" ]; then
+if alive "$dir/moto.pid" || alive "$dir/receiver.pid" || alive "$dir/proxy.pid" || [ -f "$dir/pg.path" ]; then
     die "a stack is already running in $dir: stop it first (infra/local/stack-down.sh $dir)"
 fi
 # The stack's files are read by the postgres user too.
 chmod 755 "$dir"
 
 receiver="$CARGO_TARGET_DIR/debug/pagerduty-receiver"
-[ -x "$receiver" ] || die "$receiver is not built: run 'cargo build -p pagerduty-receiver' (make stack-up does)"
+proxy="$CARGO_TARGET_DIR/debug/aws-proxy"
+for bin in "$receiver" "$proxy"; do
+    [ -x "$bin" ] || die "$bin is not built: run 'cargo build --workspace --bins' (make stack-up and make test do)"
+done
 [ -x "$VENV/bin/moto_server" ] || die "moto is not installed in $VENV: run 'make setup'"
 pgbin=$(pg_bin) || die "PostgreSQL is not installed: run 'make setup'"
 
@@ -86,14 +89,29 @@ rm -f "$dir/receiver.port"
 "$receiver" --listen 127.0.0.1:0 --port-file "$dir/receiver.port" >"$dir/receiver.log" 2>&1 &
 echo $! >"$dir/receiver.pid"
 
-for _ in $(seq 100); do [ -s "$dir/receiver.port" ] && break; sleep 0.05; done
-[ -s "$dir/receiver.port" ] || die "the PagerDuty receiver did not start (see $dir/receiver.log)"
+# --- AWS proxy: every AWS request goes through it, so tests can make AWS throttle, fail or lag ----
+rm -f "$dir/proxy.port"
+"$proxy" --upstream "http://127.0.0.1:$moto_port" --listen 127.0.0.1:0 --port-file "$dir/proxy.port" \
+    >"$dir/proxy.log" 2>&1 &
+echo $! >"$dir/proxy.pid"
+
+wait_port_file() {
+    local file=$1 what=$2 log=$3
+    for _ in $(seq 100); do [ -s "$file" ] && return 0; sleep 0.05; done
+    die "$what did not start (see $log)"
+}
+wait_port_file "$dir/receiver.port" "the PagerDuty receiver" "$dir/receiver.log"
+wait_port_file "$dir/proxy.port" "the AWS proxy" "$dir/proxy.log"
 pd_port=$(cat "$dir/receiver.port")
+proxy_port=$(cat "$dir/proxy.port")
 wait_http "http://127.0.0.1:$moto_port/moto-api/" 60 || { cat "$dir/moto.log" >&2; die "moto did not answer on port $moto_port"; }
+wait_http "http://127.0.0.1:$proxy_port/_proxy/health" 10 || { cat "$dir/proxy.log" >&2; die "the AWS proxy did not answer on port $proxy_port"; }
 
 cat >"$dir/env" <<ENV
 export OPS_STACK_DIR='$dir'
-export AWS_ENDPOINT_URL='http://127.0.0.1:$moto_port'
+export AWS_ENDPOINT_URL='http://127.0.0.1:$proxy_port'
+export MOTO_URL='http://127.0.0.1:$moto_port'
+export AWS_FAULTS_URL='http://127.0.0.1:$proxy_port/_proxy'
 export AWS_ACCESS_KEY_ID='testing'
 export AWS_SECRET_ACCESS_KEY='testing'
 export AWS_REGION='us-east-1'
@@ -111,6 +129,6 @@ export PAGERDUTY_RECEIVER_URL='http://127.0.0.1:$pd_port'
 export PAGERDUTY_EVENTS_URL='http://127.0.0.1:$pd_port/v2/enqueue'
 ENV
 trap - EXIT
-say "local stack up in $dir (moto :$moto_port, PostgreSQL :$pg_port with TLS, PagerDuty receiver :$pd_port)"
+say "local stack up in $dir (AWS proxy :$proxy_port in front of moto :$moto_port, PostgreSQL :$pg_port with TLS, PagerDuty receiver :$pd_port)"
 say "to use it in a shell: source $dir/env"
 cat "$dir/env"

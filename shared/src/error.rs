@@ -82,8 +82,8 @@ impl From<SharedError> for Diagnostic {
     }
 }
 
-/// Error codes AWS services use for throttling and transient faults.
-const TRANSIENT_CODES: &[&str] = &[
+/// Error codes AWS services use when they throttle a caller.
+const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
@@ -92,6 +92,12 @@ const TRANSIENT_CODES: &[&str] = &[
     "RequestThrottled",
     "RequestThrottledException",
     "ProvisionedThroughputExceededException",
+    "SlowDown",
+];
+
+/// Error codes of transient faults other than throttling. `LimitExceededException` is Cost
+/// Explorer's throttle but other services' quota error; the SDK retries it either way.
+const TRANSIENT_CODES: &[&str] = &[
     "LimitExceededException",
     "ServiceUnavailable",
     "ServiceUnavailableException",
@@ -115,25 +121,47 @@ where
         SdkError::ServiceError(service) => service
             .err()
             .code()
-            .is_some_and(|code| TRANSIENT_CODES.contains(&code)),
+            .is_some_and(|code| THROTTLING_CODES.contains(&code) || TRANSIENT_CODES.contains(&code)),
         _ => false,
     }
 }
 
 /// A one-line description of an AWS SDK error: the service's code and message where there is one,
-/// the whole cause chain otherwise (the SDK's own `Display` says only "service error").
+/// the whole cause chain otherwise (the SDK's own `Display` says only "service error"). A throttle
+/// says so in words, since the SDK has already retried it: the operator should not go looking for
+/// a permission or a missing resource.
 pub fn sdk_message<E, R>(error: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    sdk_message_with(error, &[])
+}
+
+/// [`sdk_message`] for a service that throttles with a code of its own as well (Cost Explorer's
+/// `LimitExceededException`).
+pub fn sdk_message_with<E, R>(error: &SdkError<E, R>, throttling: &[&str]) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     if let SdkError::ServiceError(service) = error {
         let err = service.err();
-        match (err.code(), err.message()) {
-            (Some(code), Some(message)) => return format!("{code}: {message}"),
-            (Some(code), None) => return code.to_string(),
-            _ => {}
+        let text = match (err.code(), err.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_string(),
+            _ => return aws_smithy_types::error::display::DisplayErrorContext(error).to_string(),
+        };
+        if err
+            .code()
+            .is_some_and(|code| THROTTLING_CODES.contains(&code) || throttling.contains(&code))
+        {
+            return format!(
+                "AWS throttled the request ({text}) and the SDK's retries did not get through; \
+                 a later invocation tries again"
+            );
         }
+        return text;
     }
     aws_smithy_types::error::display::DisplayErrorContext(error).to_string()
 }
@@ -189,6 +217,39 @@ mod tests {
         assert_eq!(diagnostic(&err).error_type, RETRYABLE);
         let d: Diagnostic = err.into();
         assert_eq!(d.error_type, RETRYABLE);
+    }
+
+    fn service_error(
+        code: &str,
+    ) -> SdkError<aws_sdk_sns::operation::publish::PublishError, aws_smithy_runtime_api::http::Response> {
+        let meta = aws_smithy_types::error::ErrorMetadata::builder()
+            .code(code)
+            .message("Rate exceeded")
+            .build();
+        let raw = aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+            aws_smithy_types::body::SdkBody::empty(),
+        );
+        SdkError::service_error(aws_sdk_sns::operation::publish::PublishError::generic(meta), raw)
+    }
+
+    #[test]
+    fn a_throttle_says_aws_throttled_and_is_retryable() {
+        for code in ["Throttling", "ThrottlingException", "TooManyRequestsException"] {
+            let err = service_error(code);
+            let text = sdk_message(&err);
+            assert!(text.starts_with("AWS throttled the request"), "{text}");
+            assert!(text.contains(&format!("{code}: Rate exceeded")), "{text}");
+            assert!(sdk_retryable(&err), "{code}");
+        }
+        // A quota in most services, a throttle in Cost Explorer: said so only where it is one.
+        let limit = service_error("LimitExceededException");
+        assert_eq!(sdk_message(&limit), "LimitExceededException: Rate exceeded");
+        assert!(sdk_message_with(&limit, &["LimitExceededException"]).starts_with("AWS throttled"));
+        assert!(sdk_retryable(&limit));
+        let other = service_error("ValidationError");
+        assert_eq!(sdk_message(&other), "ValidationError: Rate exceeded");
+        assert!(!sdk_retryable(&other));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! `cargo lambda invoke` exactly as Lambda would drive it.
 //!
 //! `cargo lambda watch --only-lambda-apis` serves the Runtime API; the function's own binary, built
-//! by `make test` before the tests run, polls it, as it would in Lambda. Starting the binary
+//! by `make test` before the tests run and proved fresh by [`crate::fresh`], polls it, as it would
+//! in Lambda. Starting the binary
 //! ourselves (rather than letting watch compile it) keeps a second cargo build from waiting on the
 //! lock of the one running the tests.
 
@@ -26,23 +27,54 @@ pub struct Invocation {
     pub ok: bool,
     /// The function's response (JSON) when it succeeded.
     pub output: String,
-    /// What `cargo lambda invoke` printed on failure: the error type and message.
+    /// What `cargo lambda invoke` printed on failure: the error type and message, on one line.
     pub error: String,
 }
 
+/// `cargo lambda invoke` prints an error as a box wrapped at 80 columns (`× first line`, `│ more`),
+/// which would split any phrase a test looks for. Puts it back on one line: a break after a hyphen
+/// joins as is (the wrapper breaks words there), any other break is the one space it replaced.
+fn unwrap_box(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let line = line
+            .trim_start()
+            .trim_start_matches(['×', '│', '╰', '─', '▶'])
+            .trim();
+        if line.is_empty() {
+            continue;
+        }
+        if !out.is_empty() && !out.ends_with('-') {
+            out.push(' ');
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 impl Invocation {
+    /// The invocation failed as a call AWS kept throttling should fail it: retryably, naming the
+    /// operation, saying that AWS throttled it, with the service's own error code.
+    pub fn assert_throttled(&self, operation: &str, code: &str) {
+        assert!(!self.ok, "a throttled invocation must fail: {}", self.output);
+        assert!(
+            self.error.contains("Retryable") && !self.error.contains("NonRetryable"),
+            "a throttle is retryable: {}",
+            self.error
+        );
+        for part in [operation, "AWS throttled the request", code] {
+            assert!(
+                self.error.contains(part),
+                "the error names {part}: {}",
+                self.error
+            );
+        }
+    }
+
     pub fn json(&self) -> serde_json::Value {
         assert!(self.ok, "the invocation failed: {}", self.error);
         serde_json::from_str(&self.output).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.output))
     }
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").expect("HOME is set")).join(".cache/ops-lambdas/target")
-        })
 }
 
 fn free_port() -> u16 {
@@ -65,12 +97,7 @@ impl Function {
     /// Starts `package`'s binary behind a fresh `cargo lambda watch`, with the stack's environment
     /// plus `env`.
     pub fn start(package: &str, env: &[(&str, &str)]) -> Self {
-        let binary = target_dir().join("debug").join(package);
-        assert!(
-            binary.exists(),
-            "{} is not built: run `cargo build -p {package}` (make test builds every function first)",
-            binary.display()
-        );
+        let binary = crate::fresh::binary(package);
         let dir = std::env::temp_dir().join(crate::unique(&format!("lambda-{package}")));
         std::fs::create_dir_all(&dir).expect("a temporary directory");
         let port = free_port();
@@ -133,7 +160,7 @@ impl Function {
         Invocation {
             ok: out.status.success(),
             output: String::from_utf8_lossy(&out.stdout).into_owned(),
-            error: String::from_utf8_lossy(&out.stderr).into_owned(),
+            error: unwrap_box(&String::from_utf8_lossy(&out.stderr)),
         }
     }
 
@@ -154,5 +181,19 @@ impl Drop for Function {
         let _ = self.function.wait();
         let _ = self.watch.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unwrap_box;
+
+    #[test]
+    fn a_wrapped_error_box_reads_as_one_line() {
+        let printed = "Error: Retryable\n\n  × Secrets Manager GetSecretValue on arn:aws:secretsmanager:us-east-\n  │ 1:123:secret:x failed: AWS throttled\n  │ the request\n";
+        assert_eq!(
+            unwrap_box(printed),
+            "Error: Retryable Secrets Manager GetSecretValue on arn:aws:secretsmanager:us-east-1:123:secret:x failed: AWS throttled the request"
+        );
     }
 }

@@ -5,6 +5,8 @@
 //! the stack is not running: a missing stack is a failure, never a silent skip.
 
 pub mod bench;
+pub mod faults;
+pub mod fresh;
 pub mod lambda;
 pub mod targets;
 
@@ -17,7 +19,12 @@ use serde_json::Value;
 /// Where the local stack listens; read from the variables `infra/local/stack-up.sh` writes.
 #[derive(Debug, Clone)]
 pub struct Stack {
+    /// The AWS proxy in front of moto: where every AWS client points.
     pub aws_endpoint: String,
+    /// moto itself, for its own API (`/moto-api/`).
+    pub moto_url: String,
+    /// The proxy's control API (faults, answers, call counts).
+    pub faults_url: String,
     pub pagerduty_url: String,
     pub pg_host: String,
     pub pg_port: u16,
@@ -39,6 +46,8 @@ impl Stack {
         };
         Self {
             aws_endpoint: var("AWS_ENDPOINT_URL"),
+            moto_url: var("MOTO_URL"),
+            faults_url: var("AWS_FAULTS_URL"),
             pagerduty_url: var("PAGERDUTY_RECEIVER_URL"),
             pg_host: var("PGHOST"),
             pg_port: var("PGPORT").parse().expect("PGPORT is a port number"),
@@ -48,7 +57,12 @@ impl Stack {
         }
     }
 
-    /// The SDK configuration every function uses, pointed at moto by `AWS_ENDPOINT_URL`.
+    /// The proxy's control API.
+    pub fn faults(&self) -> faults::Faults {
+        faults::Faults::new(&self.faults_url)
+    }
+
+    /// The SDK configuration every function uses, pointed at the proxy by `AWS_ENDPOINT_URL`.
     pub async fn aws(&self) -> aws_config::SdkConfig {
         ops_shared::aws::load().await
     }
@@ -67,7 +81,7 @@ impl Stack {
 
     /// Everything moto holds, as JSON (`GET /moto-api/data.json`).
     pub async fn moto_data(&self) -> Value {
-        get_json(&format!("{}/moto-api/data.json", self.aws_endpoint)).await
+        get_json(&format!("{}/moto-api/data.json", self.moto_url)).await
     }
 
     /// The receiver's view of one integration: `events`, `incidents` or `rejected`.
@@ -206,7 +220,7 @@ pub async fn inject_costs(stack: &Stack, days: Vec<Value>) {
     let resp = reqwest::Client::new()
         .post(format!(
             "{}/moto-api/static/ce/cost-and-usage-results",
-            stack.aws_endpoint
+            stack.moto_url
         ))
         .json(&body)
         .send()

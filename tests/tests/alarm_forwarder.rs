@@ -1,6 +1,7 @@
 //! alarm-forwarder through the real Lambda runtime path (`cargo lambda watch` + `cargo lambda
 //! invoke`), with its routing secret in moto and the local PagerDuty receiver as PagerDuty.
 
+use ops_tests::faults::access_key;
 use ops_tests::lambda::{Function, Invocation};
 use ops_tests::{create_secret, routing_key, Stack};
 use serde_json::Value;
@@ -209,4 +210,30 @@ async fn an_unusable_routing_secret_fails_with_instructions_and_no_key() {
         "{logs}"
     );
     assert!(!logs.contains("tooShortToBeAKey123") && !inv.error.contains("tooShortToBeAKey123"));
+}
+
+#[tokio::test]
+async fn a_throttled_routing_secret_fails_the_invocation_retryably_and_says_aws_throttled() {
+    let stack = Stack::get();
+    let key = routing_key();
+    let aws_key = access_key();
+    stack
+        .faults()
+        .throttle("secretsmanager:GetSecretValue", &aws_key)
+        .await;
+    let f = forwarder(&stack, &key, &[("AWS_ACCESS_KEY_ID", aws_key.as_str())]).await;
+
+    let inv = f.invoke_file(&event("metric-alarm-ALARM.json"));
+    inv.assert_throttled("secretsmanager:GetSecretValue", "ThrottlingException");
+    assert!(
+        !inv.error.contains("check it exists"),
+        "a throttle is not a missing secret or permission: {}",
+        inv.error
+    );
+    assert!(stack.pagerduty("events", &key).await.is_empty());
+    let calls = stack.faults().calls(&aws_key).await;
+    assert!(
+        calls["secretsmanager:GetSecretValue"] >= 3,
+        "the SDK retried first: {calls:?}"
+    );
 }

@@ -3,6 +3,7 @@
 //! sleeping) removes exactly what is safe. The account is seeded in a region of its own so the
 //! scan sees only what this test made.
 
+use ops_tests::faults::access_key;
 use ops_tests::lambda::Function;
 use ops_tests::{unique, Stack};
 use serde_json::{json, Value};
@@ -453,4 +454,23 @@ async fn report_then_mark_then_delete_after_the_grace_period_removes_only_what_i
             "a failed action says why: {a}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_throttled_listing_fails_the_scan_retryably_and_reports_nothing_as_unused() {
+    let stack = Stack::get();
+    let reports = stack.topic("reports").await;
+    let key = access_key();
+    stack.faults().throttle("logs:DescribeLogGroups", &key).await;
+    let f = scanner(&reports, &[("AWS_ACCESS_KEY_ID", key.as_str())]);
+
+    let inv = f.invoke_json(&event("report"));
+    inv.assert_throttled("logs:DescribeLogGroups", "ThrottlingException");
+    let data = stack.moto_data().await;
+    let sent = data["sns"]["Topic"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["arn"] == reports.as_str()))
+        .map(|t| t["sent_notifications"].as_array().map(Vec::len).unwrap_or(0))
+        .unwrap_or(0);
+    assert_eq!(sent, 0, "no report calls anything unused from a partial listing");
 }

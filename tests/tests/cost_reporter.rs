@@ -166,3 +166,25 @@ async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_ea
         bad.error
     );
 }
+
+#[tokio::test]
+async fn a_throttled_cost_explorer_fails_the_report_retryably_and_publishes_nothing() {
+    let stack = Stack::get();
+    let topic = stack.topic("reports").await;
+    let key = ops_tests::faults::access_key();
+    stack.faults().throttle("ce:GetCostAndUsage", &key).await;
+    let f = Function::start(
+        "cost-reporter",
+        &[
+            ("REPORT_TOPIC_ARN", topic.as_str()),
+            ("AWS_ACCESS_KEY_ID", key.as_str()),
+        ],
+    );
+
+    let inv = f.invoke_json(&json!({"period": "daily"}));
+    inv.assert_throttled("GetCostAndUsage", "LimitExceededException");
+    assert!(
+        published(&stack, &topic).await.is_empty(),
+        "no report of made-up figures"
+    );
+}

@@ -8,6 +8,18 @@ use ops_tests::repo_path;
 
 #[test]
 fn the_demo_runs_every_step_and_leaves_nothing_running() {
+    // The demo starts these from the build directory: they must be this clone's current code.
+    for package in [
+        "alarm-forwarder",
+        "secret-rotator",
+        "health-checker",
+        "cost-reporter",
+        "cleanup-scanner",
+        "pagerduty-receiver",
+        "aws-proxy",
+    ] {
+        ops_tests::fresh::binary(package);
+    }
     let out = Command::new(repo_path("infra/local/demo.sh"))
         .env("DEMO_QUIET", "1")
         .output()

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::types::{Dimension, Statistic};
 use health_checker::{Config, Deps, Report};
+use ops_tests::faults::access_key;
 use ops_tests::lambda::Function;
 use ops_tests::{targets, unique, Stack};
 use serde_json::{json, Value};
@@ -284,27 +285,7 @@ async fn alarms_are_created_updated_and_deleted_and_metrics_are_readable() {
     let unchanged = third.alarms.unwrap();
     assert!(unchanged.created.is_empty() && unchanged.updated.is_empty() && unchanged.deleted.is_empty());
 
-    let now = SystemTime::now();
-    let stats = cw
-        .get_metric_statistics()
-        .namespace("OpsLambdas")
-        .metric_name("CheckHealthy")
-        .dimensions(Dimension::builder().name("Check").value("change").build())
-        .dimensions(
-            Dimension::builder()
-                .name("Function")
-                .value("health-checker")
-                .build(),
-        )
-        .start_time((now - Duration::from_secs(900)).into())
-        .end_time((now + Duration::from_secs(60)).into())
-        .period(60)
-        .statistics(Statistic::Maximum)
-        .statistics(Statistic::SampleCount)
-        .send()
-        .await
-        .unwrap();
-    let points = stats.datapoints();
+    let points = check_healthy(&env.stack, "change").await;
     assert!(!points.is_empty());
     assert!(
         points.iter().all(|p| p.maximum == Some(0.0)),
@@ -367,5 +348,68 @@ async fn a_run_through_cargo_lambda_invoke_reports_each_check_and_logs_the_failu
         !scheduled.ok && scheduled.error.contains("HEALTH_CHECKS"),
         "{}",
         scheduled.error
+    );
+}
+
+/// The CheckHealthy datapoints (minimum and maximum a minute) of one check in the last quarter hour.
+async fn check_healthy(stack: &Stack, check: &str) -> Vec<aws_sdk_cloudwatch::types::Datapoint> {
+    let cw = aws_sdk_cloudwatch::Client::new(&stack.aws().await);
+    let now = SystemTime::now();
+    let stats = cw
+        .get_metric_statistics()
+        .namespace("OpsLambdas")
+        .metric_name("CheckHealthy")
+        .dimensions(Dimension::builder().name("Check").value(check).build())
+        .dimensions(
+            Dimension::builder()
+                .name("Function")
+                .value("health-checker")
+                .build(),
+        )
+        .start_time((now - Duration::from_secs(900)).into())
+        .end_time((now + Duration::from_secs(60)).into())
+        .period(60)
+        .statistics(Statistic::Minimum)
+        .statistics(Statistic::Maximum)
+        .send()
+        .await
+        .unwrap();
+    stats.datapoints().to_vec()
+}
+
+// Multi-threaded: `cargo lambda invoke` blocks this thread while the local target must keep serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_ecs_reads_call_no_service_unhealthy_and_fail_the_run_naming_the_throttle() {
+    let env = Env::new().await;
+    let web = targets::http().await;
+    let key = access_key();
+    env.stack.faults().throttle("ecs:DescribeServices", &key).await;
+    let mut vars = env.vars();
+    vars.push(("AWS_ACCESS_KEY_ID", key.clone()));
+    let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let f = Function::start("health-checker", &pairs);
+    let (web_check, ecs_check) = (unique("throttle-web"), unique("throttle-ecs"));
+
+    let inv = f.invoke_json(&json!({"checks": [
+        {"name": web_check, "kind": "http", "url": web.url("/ok")},
+        {"name": ecs_check, "kind": "ecs", "cluster": "prod", "service": "api"},
+    ]}));
+    inv.assert_throttled("ecs:DescribeServices", "ThrottlingException");
+    let web_points = check_healthy(&env.stack, &web_check).await;
+    assert_eq!(
+        web_points.len(),
+        1,
+        "the HTTP check still reported: {web_points:?}"
+    );
+    assert_eq!(web_points[0].minimum, Some(1.0), "{web_points:?}");
+    let ecs_points = check_healthy(&env.stack, &ecs_check).await;
+    assert!(
+        ecs_points.is_empty(),
+        "an unread service is never reported unhealthy: {ecs_points:?}"
+    );
+    let logs = f.logs();
+    assert!(
+        !logs.contains("check failed"),
+        "no check is logged as failed:\n{logs}"
     );
 }

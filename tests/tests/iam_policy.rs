@@ -32,10 +32,29 @@ const IAM_PREFIX: &[(&str, &str)] = &[
 /// Every operation of one SDK crate: snake_case method name → the API's PascalCase name.
 type Operations = HashMap<String, String>;
 
+/// The host's target triple: the SDK crates are read for the platform the functions build on.
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(rustc).arg("-vV").output().expect("rustc -vV runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .to_string()
+}
+
 fn sdk_operations() -> HashMap<String, Operations> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // Only the host's packages: the build downloaded those, while the full graph names every
+    // platform's (android_system_properties, windows-sys, ...), which nothing here has fetched.
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            &host_triple(),
+        ])
         .current_dir(repo_path(""))
         .output()
         .expect("cargo metadata runs");

@@ -3,6 +3,7 @@
 //! a rotation through `cargo lambda invoke` whose every output is searched for the passwords.
 
 use aws_sdk_secretsmanager::Client;
+use ops_tests::faults::access_key;
 use ops_tests::lambda::Function;
 use ops_tests::{pg_name, unique, Stack};
 use secret_rotator::postgres::{self, Interruption, Postgres};
@@ -540,5 +541,55 @@ async fn an_unreadable_ca_bundle_fails_at_cold_start_naming_the_variable() {
     assert!(
         err.contains("PG_CA_BUNDLE") && err.contains("/nonexistent/ca.pem"),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_secret_read_fails_the_step_retryably_and_changes_nothing() {
+    let env = Env::new().await;
+    let value = r#"{"username": "app", "password": "generic-password-before"}"#;
+    let arn = env.secret(value).await;
+    let token = env.start(&arn).await;
+    let key = access_key();
+    env.stack
+        .faults()
+        .throttle("secretsmanager:GetSecretValue", &key)
+        .await;
+    let f = Function::start(
+        "secret-rotator",
+        &[
+            ("PG_CA_BUNDLE", env.stack.pg_ca_bundle.as_str()),
+            ("AWS_ACCESS_KEY_ID", key.as_str()),
+        ],
+    );
+
+    let inv = f.invoke_json(&json!({"Step": "createSecret", "SecretId": arn, "ClientRequestToken": token}));
+    inv.assert_throttled("GetSecretValue", "ThrottlingException");
+    let current = env
+        .sm
+        .get_secret_value()
+        .secret_id(&arn)
+        .version_stage("AWSCURRENT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        current.secret_string(),
+        Some(value),
+        "the current value is untouched"
+    );
+    let pending = env
+        .sm
+        .get_secret_value()
+        .secret_id(&arn)
+        .version_stage("AWSPENDING")
+        .send()
+        .await;
+    assert!(
+        pending
+            .as_ref()
+            .map(|p| p.secret_string().unwrap_or("").is_empty())
+            .unwrap_or(true),
+        "no new password was staged: {pending:?}"
     );
 }

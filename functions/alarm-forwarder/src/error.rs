@@ -11,7 +11,7 @@ pub enum ForwardError {
     #[error("the event is neither an SNS event (Records[].Sns) nor an SNS message (Type: Notification); its top-level keys are [{keys}]: subscribe the function to the alarms SNS topic")]
     UnrecognisedEvent { keys: String },
 
-    #[error("could not read the routing secret {secret}: {reason} (check it exists, has a value, and the function may secretsmanager:GetSecretValue on it)")]
+    #[error("could not read the routing secret {secret} (secretsmanager:GetSecretValue): {reason}{hint}", hint = if *.retryable { "" } else { " (check it exists, has a value, and the function may secretsmanager:GetSecretValue on it)" })]
     RoutingSecretUnreadable {
         secret: String,
         reason: String,
@@ -38,10 +38,12 @@ pub enum ForwardError {
         reason: String,
     },
 
-    #[error("{failed} of {total} records could not be delivered to PagerDuty (see the error lines above); Lambda retries the invocation and its on-failure destination keeps the event")]
+    #[error("{failed} of {total} records could not be delivered to PagerDuty, the first ({target}) because {reason} (see the error lines above); Lambda retries the invocation and its on-failure destination keeps the event")]
     Undelivered {
         failed: usize,
         total: usize,
+        target: String,
+        reason: String,
         retryable: bool,
     },
 }

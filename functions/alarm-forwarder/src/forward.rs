@@ -154,9 +154,12 @@ pub async fn forward(
             .iter()
             .any(|r| r.outcome == Outcome::Failed && r.retryable);
         tracing::error!(summary = %serde_json::to_string(&summary).unwrap_or_default(), "invocation failed");
+        let first = summary.results.iter().find(|r| r.outcome == Outcome::Failed);
         return Err(ForwardError::Undelivered {
             failed: summary.failed,
             total: summary.records,
+            target: first.map(|r| r.target.clone()).unwrap_or_default(),
+            reason: first.and_then(|r| r.reason.clone()).unwrap_or_default(),
             retryable,
         });
     }
@@ -446,7 +449,8 @@ mod tests {
                 ForwardError::Undelivered {
                     failed: 1,
                     total: 2,
-                    retryable: true
+                    retryable: true,
+                    ..
                 }
             ),
             "{err}"
@@ -502,7 +506,8 @@ mod tests {
             ForwardError::Undelivered {
                 failed: 1,
                 total: 1,
-                retryable: false
+                retryable: false,
+                ..
             }
         ));
         let err = run(&pager, &config(&[]), json!({"source": "aws.events"}))

@@ -7,7 +7,7 @@ use aws_sdk_costexplorer::types::{
 };
 use aws_sdk_costexplorer::Client;
 use chrono::NaiveDate;
-use ops_shared::error::{sdk_message, sdk_retryable};
+use ops_shared::error::{sdk_message_with, sdk_retryable};
 
 use crate::error::CostError;
 use crate::request::Range;
@@ -64,7 +64,8 @@ where
 {
     CostError::CostExplorer {
         operation,
-        reason: sdk_message(e),
+        // Cost Explorer throttles with LimitExceededException ("too many calls in a short period").
+        reason: sdk_message_with(e, &["LimitExceededException"]),
         retryable: sdk_retryable(e),
     }
 }

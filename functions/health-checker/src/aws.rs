@@ -8,7 +8,7 @@ use ops_shared::error::{sdk_message, sdk_retryable};
 
 use crate::alarms::{AlarmSpec, AlarmStore};
 use crate::error::HealthError;
-use crate::probe::ecs::{Deployment, EcsServices, ServiceState};
+use crate::probe::ecs::{Deployment, EcsServices, EcsUnread, ServiceState};
 
 pub struct CloudWatchAlarms {
     client: aws_sdk_cloudwatch::Client,
@@ -137,20 +137,33 @@ impl EcsClient {
 
 #[async_trait]
 impl EcsServices for EcsClient {
-    async fn describe(&self, cluster: &str, services: &[String]) -> Result<Vec<ServiceState>, String> {
-        let out = self
+    async fn describe(&self, cluster: &str, services: &[String]) -> Result<Vec<ServiceState>, EcsUnread> {
+        let answer = self
             .client
             .describe_services()
             .cluster(cluster)
             .set_services(Some(services.to_vec()))
             .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "DescribeServices in cluster {cluster} failed: {}",
-                    sdk_message(&e)
-                )
-            })?;
+            .await;
+        let out = match answer {
+            Ok(out) => out,
+            // A deleted or mistyped cluster is a verdict on its services: none of them runs.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_cluster_not_found_exception()) =>
+            {
+                return Ok(Vec::new())
+            }
+            Err(e) => {
+                return Err(EcsUnread {
+                    reason: format!(
+                        "ecs:DescribeServices in cluster {cluster} failed: {}",
+                        sdk_message(&e)
+                    ),
+                    retryable: sdk_retryable(&e),
+                })
+            }
+        };
         Ok(out
             .services()
             .iter()

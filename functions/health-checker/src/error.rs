@@ -21,8 +21,12 @@ pub enum HealthError {
         retryable: bool,
     },
 
-    #[error("ECS is unreadable: {reason}")]
-    Ecs { reason: String },
+    #[error("ECS could not be read ({reason}), so {checks} ECS {noun} not judged this run and published no CheckHealthy datapoint; every other check's result was published", noun = if *.checks == 1 { "check was" } else { "checks were" })]
+    Ecs {
+        checks: usize,
+        reason: String,
+        retryable: bool,
+    },
 }
 
 impl Retryable for HealthError {
@@ -30,7 +34,7 @@ impl Retryable for HealthError {
         match self {
             Self::Shared(e) => e.retryable(),
             Self::Alarms { retryable, .. } => *retryable,
-            Self::Ecs { .. } => true,
+            Self::Ecs { retryable, .. } => *retryable,
             Self::NoChecks | Self::BadEvent { .. } => false,
         }
     }

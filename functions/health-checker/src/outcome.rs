@@ -7,6 +7,11 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
     pub healthy: bool,
+    /// The check could not be judged (what it reads could not be read): neither healthy nor
+    /// unhealthy, and it publishes no `CheckHealthy` datapoint, so it never reads as a failure.
+    /// (Its alarm still sees the datapoint missing, which it treats as breaching.)
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unknown: bool,
     #[serde(rename = "latency_ms")]
     #[serde(serialize_with = "millis")]
     pub latency: Duration,
@@ -24,6 +29,7 @@ impl Outcome {
     pub fn healthy(latency: Duration, reason: impl Into<String>) -> Self {
         Self {
             healthy: true,
+            unknown: false,
             latency,
             reason: reason.into(),
             days_left: None,
@@ -33,7 +39,18 @@ impl Outcome {
     pub fn unhealthy(latency: Duration, reason: impl Into<String>) -> Self {
         Self {
             healthy: false,
+            unknown: false,
             latency,
+            reason: reason.into(),
+            days_left: None,
+        }
+    }
+
+    pub fn unknown(reason: impl Into<String>) -> Self {
+        Self {
+            healthy: false,
+            unknown: true,
+            latency: Duration::ZERO,
             reason: reason.into(),
             days_left: None,
         }

@@ -14,7 +14,7 @@ use crate::checks::{self, Check, Invalid, Probe};
 use crate::config::{Config, FUNCTION};
 use crate::error::HealthError;
 use crate::outcome::Outcome;
-use crate::probe::ecs::{self, EcsServices, ServiceState};
+use crate::probe::ecs::{self, EcsServices, EcsUnread, ServiceRead};
 use crate::probe::http::{self, HttpClients};
 use crate::probe::tls::TlsProbe;
 use crate::probe::{dns, tcp};
@@ -47,6 +47,8 @@ pub struct AlarmChanges {
 pub struct Report {
     pub healthy: usize,
     pub unhealthy: usize,
+    /// Checks that could not be judged this run (neither healthy nor unhealthy).
+    pub unknown: usize,
     pub checks: Vec<CheckReport>,
     pub metric_requests: usize,
     pub alarms: Option<AlarmChanges>,
@@ -161,7 +163,11 @@ pub async fn run(
         })
         .collect();
     for r in reports.iter().filter(|r| !r.outcome.healthy) {
-        tracing::warn!(check = %r.name, kind = %r.kind, latency_ms = r.outcome.latency.as_millis() as u64, reason = %r.outcome.reason, "check failed");
+        if r.outcome.unknown {
+            tracing::warn!(check = %r.name, kind = %r.kind, reason = %r.outcome.reason, "check not judged");
+        } else {
+            tracing::warn!(check = %r.name, kind = %r.kind, latency_ms = r.outcome.latency.as_millis() as u64, reason = %r.outcome.reason, "check failed");
+        }
     }
 
     let metrics = metrics(&parsed, &reports);
@@ -173,16 +179,38 @@ pub async fn run(
         None
     };
     let healthy = reports.iter().filter(|r| r.outcome.healthy).count();
+    let unknown = reports.iter().filter(|r| r.outcome.unknown).count();
     tracing::info!(
         checks = reports.len(),
         healthy,
-        unhealthy = reports.len() - healthy,
+        unhealthy = reports.len() - healthy - unknown,
+        unknown,
         metric_requests = put.requests,
         "run done"
     );
+    // The checker could not do part of its job: fail the run so its own errors alarm tells the
+    // platform team, after everything that could be published was.
+    let unjudged = reports
+        .iter()
+        .filter(|r| r.outcome.unknown && r.kind == "ecs")
+        .count();
+    if unjudged > 0 {
+        let failures: Vec<&EcsUnread> = services.values().filter_map(|r| r.as_ref().err()).collect();
+        // Name what a person must fix (a denial) before what fixes itself (a throttle).
+        let first = failures.iter().find(|u| !u.retryable).or(failures.first());
+        return Err(HealthError::Ecs {
+            checks: unjudged,
+            reason: first.map_or_else(
+                || "reading ECS did not finish within the run's time budget".into(),
+                |u| u.reason.clone(),
+            ),
+            retryable: failures.iter().all(|u| u.retryable),
+        });
+    }
     Ok(Report {
         healthy,
-        unhealthy: reports.len() - healthy,
+        unhealthy: reports.len() - healthy - unknown,
+        unknown,
         checks: reports,
         metric_requests: put.requests,
         alarms: alarm_changes,
@@ -193,7 +221,7 @@ async fn probe(
     deps: &Deps,
     config: &Config,
     check: &Check,
-    services: &HashMap<(String, String), Result<ServiceState, String>>,
+    services: &HashMap<(String, String), ServiceRead>,
 ) -> Outcome {
     match &check.probe {
         Probe::Http(h) => http::probe(&deps.http, h, check.timeout).await,
@@ -209,9 +237,16 @@ async fn probe(
             service,
             min_running,
         } => match services.get(&(cluster.clone(), service.clone())) {
-            Some(Ok(state)) => ecs::judge(state, *min_running, config.rollout_stuck_after, SystemTime::now()),
-            Some(Err(reason)) => Outcome::unhealthy(Duration::ZERO, reason.clone()),
-            None => Outcome::unhealthy(Duration::ZERO, "timed out reading ECS".to_string()),
+            Some(Ok(Some(state))) => {
+                ecs::judge(state, *min_running, config.rollout_stuck_after, SystemTime::now())
+            }
+            Some(Ok(None)) => Outcome::unhealthy(
+                Duration::ZERO,
+                format!("service {service} not found in cluster {cluster}"),
+            ),
+            // Not being able to read ECS says nothing about the service: never call it unhealthy.
+            Some(Err(unread)) => Outcome::unknown(unread.reason.clone()),
+            None => Outcome::unknown("reading ECS did not finish within the run's time budget"),
         },
     }
 }
@@ -226,7 +261,7 @@ fn metrics(parsed: &[Result<Check, Invalid>], reports: &[CheckReport]) -> Vec<Me
             Ok(_) => true,
             Err(Invalid { name, .. }) => !name.starts_with("checks["),
         };
-        if !named {
+        if !named || r.outcome.unknown {
             continue;
         }
         let metric = |name: &str, value: f64, unit: Unit| {
@@ -290,7 +325,7 @@ async fn reconcile(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     use async_trait::async_trait;
     use ops_shared::metrics::PutSummary;
@@ -299,8 +334,9 @@ mod tests {
 
     use super::*;
 
-    #[derive(Default)]
-    struct Sink(Mutex<Vec<Metric>>);
+    /// Records what was put; the test keeps a handle to read it after the run.
+    #[derive(Default, Clone)]
+    struct Sink(Arc<Mutex<Vec<Metric>>>);
 
     #[async_trait]
     impl MetricSink for Sink {
@@ -341,26 +377,98 @@ mod tests {
         }
     }
 
-    struct NoEcs;
+    /// An ECS that answers, but has none of the services asked for.
+    struct EmptyEcs;
 
     #[async_trait]
-    impl EcsServices for NoEcs {
-        async fn describe(&self, cluster: &str, _: &[String]) -> Result<Vec<ServiceState>, String> {
-            Err(format!("no ECS here ({cluster})"))
+    impl EcsServices for EmptyEcs {
+        async fn describe(
+            &self,
+            _: &str,
+            _: &[String],
+        ) -> Result<Vec<crate::probe::ecs::ServiceState>, EcsUnread> {
+            Ok(Vec::new())
+        }
+    }
+
+    /// An ECS that cannot be read (throttled, denied, down).
+    struct UnreadableEcs;
+
+    #[async_trait]
+    impl EcsServices for UnreadableEcs {
+        async fn describe(
+            &self,
+            cluster: &str,
+            _: &[String],
+        ) -> Result<Vec<crate::probe::ecs::ServiceState>, EcsUnread> {
+            Err(EcsUnread {
+                reason: format!(
+                    "ecs:DescribeServices in cluster {cluster} failed: AWS throttled the request"
+                ),
+                retryable: true,
+            })
         }
     }
 
     fn deps() -> Deps {
+        deps_with(Box::new(EmptyEcs), Sink::default())
+    }
+
+    fn deps_with(ecs: Box<dyn EcsServices>, sink: Sink) -> Deps {
         Deps {
             http: HttpClients::new(&[]),
             tls: TlsProbe::new(rustls::RootCertStore {
                 roots: webpki_roots_stub(),
             })
             .unwrap(),
-            ecs: Box::new(NoEcs),
-            metrics: Box::new(Sink::default()),
+            ecs,
+            metrics: Box::new(sink),
             alarms: Box::new(Alarms::default()),
         }
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_ecs_fails_the_run_but_calls_no_service_unhealthy() {
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = open.local_addr().unwrap().port();
+        let sink = Sink::default();
+        let d = deps_with(Box::new(UnreadableEcs), sink.clone());
+        let event = json!({"checks": [
+            {"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": port},
+            {"name": "svc", "kind": "ecs", "cluster": "prod", "service": "api"},
+        ]});
+        let deadline = Instant::now() + Duration::from_secs(10);
+
+        let err = run(&d, &config(), &event, deadline).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                HealthError::Ecs {
+                    checks: 1,
+                    retryable: true,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("1 ECS check was not judged"), "{err}");
+        assert!(err.to_string().contains("AWS throttled"), "{err}");
+        let put: Vec<(String, String, f64)> = sink
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| (m.name.clone(), m.dimensions[0].1.clone(), m.value))
+            .collect();
+        assert!(
+            put.contains(&("CheckHealthy".into(), "db".into(), 1.0)),
+            "{put:?}"
+        );
+        assert!(
+            !put.iter().any(|(_, check, _)| check == "svc"),
+            "an unread service publishes nothing: {put:?}"
+        );
+        drop(open);
     }
 
     /// One self-made root: the TLS verifier needs at least one; these tests make no TLS checks.
@@ -446,7 +554,10 @@ mod tests {
             by_name["hangs"].outcome.reason
         );
         assert!(by_name["typo"].outcome.reason.contains("field retries"));
-        assert_eq!(by_name["svc"].outcome.reason, "no ECS here (prod)");
+        assert_eq!(
+            by_name["svc"].outcome.reason,
+            "service api not found in cluster prod"
+        );
         assert_eq!((report.healthy, report.unhealthy), (1, 4));
 
         let alarms = report.alarms.unwrap();

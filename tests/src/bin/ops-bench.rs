@@ -288,10 +288,10 @@ async fn health_1000(bench: &Bench) -> Workload {
         ("ALARM_TOPIC_ARN", bench.stack.topic("bench-alarms").await),
         ("ALARM_PREFIX", prefix),
     ]);
-    bench.proxy.take();
+    bench.proxy.take().await;
     let (api, p) = bench.rust("health-checker", &env, &event).await;
     let first_time = p.cold_start;
-    let first_ops = bench.proxy.take();
+    let first_ops = bench.proxy.take().await;
     let healthy = p
         .first
         .as_ref()
@@ -306,7 +306,7 @@ async fn health_1000(bench: &Bench) -> Workload {
     for _ in 0..5 {
         let (t, _) = api.invoke(&event).await;
         times.push(t);
-        let tallies = bench.proxy.take_tallies();
+        let tallies = bench.proxy.take_tallies().await;
         moto.push(tallies.values().map(|t| t.upstream).sum::<Duration>());
         let run: BTreeMap<String, usize> = tallies.into_iter().map(|(k, t)| (k, t.requests)).collect();
         cw_requests.push(count(&run, "monitoring:") as f64);
@@ -515,11 +515,11 @@ async fn cost_analysis(bench: &Bench) -> Workload {
     // Requests per report, counted on the wire against moto (which answers in one page).
     inject_costs(&bench.stack, 62, 300).await;
     let env = bench.with(&[("REPORT_TOPIC_ARN", bench.stack.topic("bench-reports").await)]);
-    bench.proxy.take();
+    bench.proxy.take().await;
     let (_api, p) = bench
         .rust("cost-reporter", &env, &json!({"period": "monthly"}))
         .await;
-    let ops = bench.proxy.take();
+    let ops = bench.proxy.take().await;
     let ok = p.first.is_ok();
     p.stop().await;
     figures.push((
@@ -619,7 +619,7 @@ async fn cleanup_5000(bench: &Bench) -> Workload {
     ]);
     let event = json!({"mode": "report"});
     let api = RuntimeApi::start().await;
-    bench.proxy.take();
+    bench.proxy.take().await;
     let p = process::start(
         &api,
         "cleanup-scanner",
@@ -630,7 +630,7 @@ async fn cleanup_5000(bench: &Bench) -> Workload {
     )
     .await;
     let first = p.cold_start;
-    let tallies = bench.proxy.take_tallies();
+    let tallies = bench.proxy.take_tallies().await;
     let moto: Duration = tallies.values().map(|t| t.upstream).sum();
     let ops: BTreeMap<String, usize> = tallies.into_iter().map(|(k, t)| (k, t.requests)).collect();
     let mut candidates = 0;
@@ -822,7 +822,7 @@ fn render(rows: &BTreeMap<&str, FunctionRow>, workloads: &[Workload]) -> String 
         "Each figure is the median (min–max) of the runs shown. Cold start: process start to the first response \
          through a Lambda Runtime API emulator, including configuration and client setup, {COLD_RUNS} runs \
          (Python {PY_RUNS}); warm: {WARM_RUNS} invocations of one process. Timings use native x86_64 release \
-         builds against the local stack (moto behind a counting proxy); zip sizes are the arm64 artifacts \
+         builds against the local stack (moto behind the stack's AWS proxy, which counts requests); zip sizes are the arm64 artifacts \
          of `make package` that the template deploys."
     )
     .unwrap();
@@ -885,7 +885,7 @@ fn render(rows: &BTreeMap<&str, FunctionRow>, workloads: &[Workload]) -> String 
         "Targets: cold start < {COLD_TARGET_MS} ms, peak RSS < {RSS_TARGET_MIB} MiB, zip < {ZIP_TARGET_MIB} MiB, \
          cold start ≥ {RATIO_TARGET}× faster than the Python baseline (`bench/baseline.py`: the same \
          configuration, clients and AWS requests for the same event, without the reports). moto does not \
-         implement GetCostForecast; the bench's proxy answers it as Cost Explorer would, for both."
+         implement GetCostForecast; the stack's AWS proxy answers it as Cost Explorer would, for both."
     )
     .unwrap();
     writeln!(md).unwrap();
@@ -953,7 +953,7 @@ async fn main() {
         .filter(|a| !a.starts_with("--") && **a != out.to_string_lossy())
         .collect();
     let stack = Stack::get();
-    let proxy = CountingProxy::start(&stack.aws_endpoint).await;
+    let proxy = CountingProxy::start(&stack).await;
     let aws = stack.aws().await;
     let venv = std::env::var("VENV").unwrap_or_else(|_| repo_path(".venv").to_string_lossy().into_owned());
     let bench = Bench {

@@ -33,16 +33,28 @@ pub struct Deployment {
 #[async_trait]
 pub trait EcsServices: Send + Sync {
     /// At most ten services of one cluster; services the cluster does not have are left out.
-    async fn describe(&self, cluster: &str, services: &[String]) -> Result<Vec<ServiceState>, String>;
+    async fn describe(&self, cluster: &str, services: &[String]) -> Result<Vec<ServiceState>, EcsUnread>;
 }
 
 pub const BATCH: usize = 10;
+
+/// Why ECS could not be read (throttled, denied, down): it says nothing about the services.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EcsUnread {
+    pub reason: String,
+    /// Whether a later run can succeed by itself (throttling, 5xx), or a person must act.
+    pub retryable: bool,
+}
+
+/// What reading one service gave: its state, `None` when the cluster has no such service, or why
+/// ECS could not be read.
+pub type ServiceRead = Result<Option<ServiceState>, EcsUnread>;
 
 /// Reads every (cluster, service) pair in batches; a failed batch is the reason of its checks.
 pub async fn describe_all(
     ecs: &dyn EcsServices,
     wanted: &[(String, String)],
-) -> HashMap<(String, String), Result<ServiceState, String>> {
+) -> HashMap<(String, String), ServiceRead> {
     let mut by_cluster: HashMap<&str, Vec<String>> = HashMap::new();
     for (cluster, service) in wanted {
         let names = by_cluster.entry(cluster.as_str()).or_default();
@@ -56,12 +68,8 @@ pub async fn describe_all(
             match ecs.describe(cluster, batch).await {
                 Ok(states) => {
                     for name in batch {
-                        let state = states
-                            .iter()
-                            .find(|s| &s.name == name)
-                            .cloned()
-                            .ok_or_else(|| format!("service {name} not found in cluster {cluster}"));
-                        found.insert((cluster.to_string(), name.clone()), state);
+                        let state = states.iter().find(|s| &s.name == name).cloned();
+                        found.insert((cluster.to_string(), name.clone()), Ok(state));
                     }
                 }
                 Err(e) => {
@@ -206,7 +214,7 @@ mod tests {
 
     #[async_trait]
     impl EcsServices for Fake {
-        async fn describe(&self, cluster: &str, services: &[String]) -> Result<Vec<ServiceState>, String> {
+        async fn describe(&self, cluster: &str, services: &[String]) -> Result<Vec<ServiceState>, EcsUnread> {
             self.calls
                 .lock()
                 .unwrap()
@@ -244,10 +252,10 @@ mod tests {
                 ("prod".to_string(), 10)
             ]
         );
-        assert_eq!(
-            found[&("dev".to_string(), "gone".to_string())],
-            Err("service gone not found in cluster dev".to_string())
-        );
-        assert!(found[&("prod".to_string(), "svc-24".to_string())].is_ok());
+        assert_eq!(found[&("dev".to_string(), "gone".to_string())], Ok(None));
+        assert!(matches!(
+            found[&("prod".to_string(), "svc-24".to_string())],
+            Ok(Some(_))
+        ));
     }
 }
