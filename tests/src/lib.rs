@@ -109,6 +109,14 @@ impl Stack {
         );
     }
 
+    /// The stack's PostgreSQL server log (`pg_ctl -l`): where a statement's text would leak.
+    pub fn pg_server_log(&self) -> PathBuf {
+        let dir = std::env::var("OPS_STACK_DIR").expect("OPS_STACK_DIR is set by the stack's env file");
+        let pgdata = std::fs::read_to_string(PathBuf::from(dir).join("pg.path"))
+            .expect("the stack records its PostgreSQL directory in pg.path");
+        PathBuf::from(pgdata.trim()).join("server.log")
+    }
+
     /// Connects to the stack's PostgreSQL with TLS, verifying the server certificate against the
     /// stack's CA and the name in `host` (what libpq calls `sslmode=verify-full`).
     pub async fn pg_connect(

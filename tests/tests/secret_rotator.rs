@@ -353,6 +353,38 @@ async fn a_generic_secret_rotates_its_field() {
 }
 
 #[tokio::test]
+async fn database_credentials_without_an_engine_are_refused_before_anything_is_written() {
+    let env = Env::new().await;
+    let user = pg_name("no_engine");
+    env.role(&user, "first-password-11").await;
+    let mut value: Value =
+        serde_json::from_str(&env.pg_value(&user, "first-password-11", json!({}))).unwrap();
+    value.as_object_mut().unwrap().remove("engine");
+    let value = value.to_string();
+    let arn = env.secret(&value).await;
+    let token = env.start(&arn).await;
+
+    let err = env.step("createSecret", &arn, &token).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, RotateError::BadSecretValue { .. }), "{text}");
+    assert!(
+        text.contains("\"engine\": \"postgres\"") && text.contains("rotate_field"),
+        "{text}"
+    );
+    assert!(!text.contains("first-password-11"), "{text}");
+    assert_eq!(
+        env.value(&arn, "AWSPENDING").await.filter(|v| !v.is_empty()),
+        None,
+        "no new password was staged, so none can be promoted"
+    );
+    assert_eq!(
+        env.value(&arn, "AWSCURRENT").await.as_deref(),
+        Some(value.as_str())
+    );
+    assert!(env.logs_in(&value).await, "the database password is untouched");
+}
+
+#[tokio::test]
 async fn set_secret_recovers_through_previous_after_the_database_was_restored() {
     let env = Env::new().await;
     let user = pg_name("restored");
@@ -379,6 +411,117 @@ async fn set_secret_recovers_through_previous_after_the_database_was_restored() 
 
     env.rotate(&arn).await;
     assert!(env.logs_in(&env.value(&arn, "AWSCURRENT").await.unwrap()).await);
+}
+
+#[tokio::test]
+async fn the_previous_password_is_tried_with_the_current_connection_settings_only() {
+    let env = Env::new().await;
+    let user = pg_name("fallback");
+    env.role(&user, "first-password-12").await;
+    // An old version that pointed elsewhere, in plaintext: a listener there counts who comes.
+    let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere_port = elsewhere.local_addr().unwrap().port();
+    let visits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = visits.clone();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = elsewhere.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    let old = env.pg_value(
+        &user,
+        "first-password-12",
+        json!({"port": elsewhere_port, "sslmode": "disable"}),
+    );
+    let arn = env.secret(&old).await;
+    // AWSCURRENT then changed by hand to a password the database never got: the old one moves to
+    // AWSPREVIOUS, and the database (as after a restore) still holds it.
+    env.sm
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(env.pg_value(&user, "changed-by-hand-12", json!({})))
+        .send()
+        .await
+        .unwrap();
+    let token = env.start(&arn).await;
+    env.step("createSecret", &arn, &token).await.unwrap();
+
+    let set = env.step("setSecret", &arn, &token).await;
+    assert_eq!(
+        visits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no login went to the old version's host and port, or without TLS"
+    );
+    set.expect("the previous password, over the current settings, sets the new one");
+    for step in ["testSecret", "finishSecret"] {
+        env.step(step, &arn, &token).await.unwrap();
+    }
+    assert!(env.logs_in(&env.value(&arn, "AWSCURRENT").await.unwrap()).await);
+}
+
+/// Runs `format(template, name)` and executes the result on `client` (quotes in `template` doubled).
+async fn as_admin(client: &tokio_postgres::Client, template: &str, name: &str) {
+    let sql: String = client
+        .query_one(&format!("SELECT format('{template}', $1::text)"), &[&name])
+        .await
+        .unwrap()
+        .get(0);
+    client.batch_execute(&sql).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_alter_role_under_log_statement_all_logs_no_password() {
+    let env = Env::new().await;
+    let user = pg_name("logged");
+    env.role(&user, "first-password-13").await;
+    let (host, admin_user, admin_password) = (&env.stack.pg_host, &env.stack.pg_user, &env.stack.pg_password);
+    let admin = env
+        .stack
+        .pg_connect(host, admin_user, admin_password)
+        .await
+        .unwrap();
+    // Every statement of this user's sessions is logged, and a lock wait fails fast.
+    as_admin(&admin, "ALTER ROLE %I SET log_statement = ''all''", &user).await;
+    as_admin(&admin, "ALTER ROLE %I SET lock_timeout = ''300ms''", &user).await;
+    let arn = env
+        .secret(&env.pg_value(&user, "first-password-13", json!({})))
+        .await;
+    let token = env.start(&arn).await;
+    env.step("createSecret", &arn, &token).await.unwrap();
+
+    // Another transaction holds the role's row: the rotator's ALTER ROLE fails on the lock, and a
+    // failed statement is logged whatever log_statement says.
+    let blocker = env
+        .stack
+        .pg_connect(host, admin_user, admin_password)
+        .await
+        .unwrap();
+    blocker.batch_execute("BEGIN").await.unwrap();
+    as_admin(&blocker, "ALTER ROLE %I CONNECTION LIMIT 50", &user).await;
+    let err = env.step("setSecret", &arn, &token).await.unwrap_err().to_string();
+    assert!(err.contains("lock timeout"), "{err}");
+    blocker.batch_execute("ROLLBACK").await.unwrap();
+    for step in ["setSecret", "testSecret", "finishSecret"] {
+        env.step(step, &arn, &token).await.unwrap();
+    }
+
+    let new: Value = serde_json::from_str(&env.value(&arn, "AWSCURRENT").await.unwrap()).unwrap();
+    let new_password = new["password"].as_str().unwrap().to_string();
+    assert!(env.logs_in(&new.to_string()).await);
+    let log = std::fs::read_to_string(env.stack.pg_server_log()).unwrap();
+    let ours: Vec<&str> = log.lines().filter(|l| l.contains(&user)).collect();
+    assert!(
+        ours.iter().any(|l| l.contains("ALTER ROLE")) && log.contains("lock timeout"),
+        "the server logged the statements and the failure (or this test proves nothing):\n{}",
+        ours.join("\n")
+    );
+    for (what, password) in [("new", new_password.as_str()), ("old", "first-password-13")] {
+        assert!(
+            !log.contains(password),
+            "the {what} password is in the server log"
+        );
+    }
 }
 
 #[tokio::test]
@@ -478,12 +621,14 @@ async fn stale_tokens_unknown_versions_and_disabled_rotation_are_refused() {
     );
 }
 
-#[tokio::test]
-async fn a_rotation_through_cargo_lambda_invoke_never_prints_a_password() {
+/// A rotation through `cargo lambda invoke` at trace level in `log_format`, with a failed step on
+/// the way, and every byte the function and the emulator printed searched for the secrets.
+async fn rotation_through_invoke_never_prints_a_secret(log_format: &str, n: u32) {
     let env = Env::new().await;
     let user = pg_name("invoked");
-    env.role(&user, "first-password-10").await;
-    let old = env.pg_value(&user, "first-password-10", json!({}));
+    let first = format!("first-password-{n}");
+    env.role(&user, &first).await;
+    let old = env.pg_value(&user, &first, json!({}));
     let arn = env.secret(&old).await;
     let token = env.start(&arn).await;
     let f = Function::start(
@@ -491,13 +636,28 @@ async fn a_rotation_through_cargo_lambda_invoke_never_prints_a_password() {
         &[
             ("PG_CA_BUNDLE", env.stack.pg_ca_bundle.as_str()),
             ("RUST_LOG", "trace"),
+            ("AWS_LAMBDA_LOG_FORMAT", log_format),
         ],
     );
+    let rotation_token = format!("rotation-token-secret-{n}");
+    let invoke = |step: &str| {
+        f.invoke_json(&json!({"Step": step, "SecretId": arn, "ClientRequestToken": token, "RotationToken": rotation_token}))
+    };
 
     let mut outputs = Vec::new();
-    for step in STEPS {
-        let event = json!({"Step": step, "SecretId": arn, "ClientRequestToken": token, "RotationToken": "rotation-token-secret-11"});
-        let inv = f.invoke_json(&event);
+    let created = invoke("createSecret");
+    assert!(created.ok, "createSecret: {}", created.error);
+    outputs.push(created.output);
+    // The failure path: the pending password is tested before the database has it.
+    let early = invoke("testSecret");
+    assert!(
+        !early.ok && early.error.contains("pending (AWSPENDING)"),
+        "{}",
+        early.error
+    );
+    outputs.push(early.error);
+    for step in ["setSecret", "testSecret", "finishSecret"] {
+        let inv = invoke(step);
         assert!(inv.ok, "{step}: {}", inv.error);
         assert_eq!(inv.json()["step"], step);
         outputs.push(inv.output);
@@ -512,18 +672,35 @@ async fn a_rotation_through_cargo_lambda_invoke_never_prints_a_password() {
         .as_str()
         .unwrap()
         .to_string();
-    let everything = format!("{}\n{}", f.logs(), outputs.join("\n"));
+    let logs = f.logs();
+    if log_format == "JSON" {
+        let line = logs
+            .lines()
+            .find(|l| l.contains("rotation step done"))
+            .unwrap_or_else(|| panic!("no step line:\n{logs}"));
+        assert!(
+            serde_json::from_str::<Value>(line).is_ok(),
+            "one JSON object per line: {line}"
+        );
+    }
+    let everything = format!("{logs}\n{}", outputs.join("\n"));
     assert!(everything.contains("rotation step done"), "{everything}");
-    for secret in [
-        "first-password-10",
-        new_password.as_str(),
-        "rotation-token-secret-11",
-    ] {
+    for secret in [first.as_str(), new_password.as_str(), rotation_token.as_str()] {
         assert!(
             !everything.contains(secret),
             "a secret reached the output:\n{everything}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_rotation_through_cargo_lambda_invoke_never_prints_a_password() {
+    rotation_through_invoke_never_prints_a_secret("Text", 10).await;
+}
+
+#[tokio::test]
+async fn a_rotation_logged_as_json_never_prints_a_password_even_when_a_step_fails() {
+    rotation_through_invoke_never_prints_a_secret("JSON", 15).await;
 }
 
 #[tokio::test]
@@ -591,5 +768,41 @@ async fn a_throttled_secret_read_fails_the_step_retryably_and_changes_nothing() 
             .map(|p| p.secret_string().unwrap_or("").is_empty())
             .unwrap_or(true),
         "no new password was staged: {pending:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_secrets_manager_ends_the_step_at_the_deadline() {
+    let env = Env::new().await;
+    let arn = env.secret("plain-token-before-14").await;
+    let token = env.start(&arn).await;
+    let key = access_key();
+    env.stack
+        .faults()
+        .inject(json!({"operation": "secretsmanager:DescribeSecret", "error": "latency", "latency_ms": 5000, "access_key": key}))
+        .await;
+    let conf = aws_sdk_secretsmanager::config::Builder::from(&env.stack.aws().await)
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            &key, "testing", None, None, "test",
+        ))
+        .build();
+    let store = secret_rotator::secretsmanager::SecretsManager::new(Client::from_conf(conf));
+    let event =
+        RotationEvent::parse(&json!({"Step": "createSecret", "SecretId": arn, "ClientRequestToken": token}))
+            .unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+
+    let db = env.db();
+    let rotator = Rotator {
+        store: &store,
+        db: &db,
+        config: &env.config,
+    };
+    let err = rotator.run(&event, deadline).await.unwrap_err();
+    assert!(matches!(err, RotateError::Timeout { .. }), "{err}");
+    assert!(err.to_string().contains("createSecret"), "{err}");
+    assert_eq!(
+        env.value(&arn, "AWSPENDING").await.filter(|v| !v.is_empty()),
+        None
     );
 }

@@ -15,8 +15,8 @@ pub struct Target {
     pub sslmode: SslMode,
 }
 
-/// A change to a role. Identifiers and passwords are quoted by the server (`format('%I', '%L')`),
-/// never pasted into SQL by us.
+/// A change to a role. Identifiers are quoted by the server (`format('%I', '%L')`), never pasted
+/// into SQL by us, and a password reaches the server only as its SCRAM-SHA-256 verifier.
 #[derive(Debug, Clone)]
 pub enum RoleChange {
     SetPassword {
@@ -40,6 +40,19 @@ pub struct DbError {
     pub reason: String,
     /// Network trouble and timeouts can pass; a refused password or certificate cannot.
     pub retryable: bool,
+    /// The server refused the password itself (SQLSTATE 28P01), not the host, TLS or pg_hba.
+    pub wrong_password: bool,
+}
+
+impl DbError {
+    /// A failure that is not a refused password.
+    pub fn other(reason: impl Into<String>, retryable: bool) -> Self {
+        Self {
+            reason: reason.into(),
+            retryable,
+            wrong_password: false,
+        }
+    }
 }
 
 #[async_trait]

@@ -46,11 +46,20 @@ pub enum RotateError {
         problem: String,
     },
 
-    #[error("secret {secret} has engine \"{engine}\", which this rotator does not rotate (postgres and aurora-postgresql only; leave out \"engine\" for a generic secret)")]
+    #[error("secret {secret} has engine \"{engine}\", which this rotator does not rotate (postgres, postgresql and aurora-postgresql only; a generic secret has no \"engine\" and names the field to regenerate in \"rotate_field\")")]
     UnsupportedEngine { secret: String, engine: String },
 
-    #[error("the pending {field} of secret {secret} differs from the current one: a single-user rotation changes only the password; start a new rotation")]
+    #[error("the pending {field} of secret {secret} differs from the current one: a rotation changes only the password (and, with alternating users, which of the two users); nothing was changed, start a new rotation")]
     Mismatch { secret: String, field: &'static str },
+
+    #[error("the pending user of secret {secret} is {found}, but an alternating-users rotation from {current} may only change {expected}{why}; nothing was changed: remove AWSPENDING and start a new rotation")]
+    WrongAlternate {
+        secret: String,
+        current: String,
+        expected: String,
+        found: String,
+        why: &'static str,
+    },
 
     #[error("the alternate user name {name} is {len} bytes, over PostgreSQL's 63-byte limit: shorten the user name in secret {secret}")]
     NameTooLong {
@@ -75,6 +84,18 @@ pub enum RotateError {
         port: u16,
         user: String,
         reason: String,
+        retryable: bool,
+        /// The server refused the password itself (not the host, TLS or pg_hba).
+        wrong_password: bool,
+    },
+
+    #[error("the current credential of secret {secret} was refused by {host}:{port} ({current}), and the previous password, tried with the current connection settings, could not log in either ({previous}). Nothing was changed; fix the second problem, then retry")]
+    FallbackFailed {
+        secret: String,
+        host: String,
+        port: u16,
+        current: String,
+        previous: String,
         retryable: bool,
     },
 
@@ -126,6 +147,7 @@ impl Retryable for RotateError {
             Self::Config(e) => e.retryable(),
             Self::SecretsManager { retryable, .. }
             | Self::Login { retryable, .. }
+            | Self::FallbackFailed { retryable, .. }
             | Self::Database { retryable, .. } => *retryable,
             Self::Timeout { .. } => true,
             _ => false,

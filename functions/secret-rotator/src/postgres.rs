@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use postgres_protocol::password::scram_sha_256;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -54,10 +55,10 @@ impl Interruption {
     fn record_write(&self) -> Result<(), DbError> {
         let n = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
         if n == self.after {
-            return Err(DbError {
-                reason: format!("interrupted after database write {n} (crash test)"),
-                retryable: true,
-            });
+            return Err(DbError::other(
+                format!("interrupted after database write {n} (crash test)"),
+                true,
+            ));
         }
         Ok(())
     }
@@ -207,15 +208,20 @@ impl Session for PgSession {
         };
         let tx = bounded(deadline, self.client.transaction()).await?;
         for change in changes {
-            let (template, args): (&str, [&str; 2]) = match change {
-                RoleChange::SetPassword { role, password } => {
-                    ("ALTER ROLE %I WITH PASSWORD %L", [role, password.expose_secret()])
-                }
+            // Only the SCRAM-SHA-256 verifier goes to the server, never the password: a statement's
+            // text and parameters reach the server log (log_statement, or any failed statement
+            // under the default log_min_error_statement), and RDS exports that log.
+            let verifier = |password: &SecretString| scram_sha_256(password.expose_secret().as_bytes());
+            let (template, args): (&str, [String; 2]) = match change {
+                RoleChange::SetPassword { role, password } => (
+                    "ALTER ROLE %I WITH PASSWORD %L",
+                    [role.clone(), verifier(password)],
+                ),
                 RoleChange::CreateLoginRole { role, password } => (
                     "CREATE ROLE %I WITH LOGIN PASSWORD %L",
-                    [role, password.expose_secret()],
+                    [role.clone(), verifier(password)],
                 ),
-                RoleChange::Grant { role, member } => ("GRANT %I TO %I", [role, member]),
+                RoleChange::Grant { role, member } => ("GRANT %I TO %I", [role.clone(), member.clone()]),
             };
             // The server quotes the identifier and the literal; nothing of ours is pasted into SQL.
             let query = format!("SELECT format('{template}', $1::text, $2::text)");
@@ -236,10 +242,7 @@ async fn bounded<T>(
 ) -> Result<T, DbError> {
     match tokio::time::timeout_at(deadline, call).await {
         Ok(result) => result.map_err(|e| db_error(&e)),
-        Err(_) => Err(DbError {
-            reason: "timed out at the invocation's deadline".into(),
-            retryable: true,
-        }),
+        Err(_) => Err(DbError::other("timed out at the invocation's deadline", true)),
     }
 }
 
@@ -255,14 +258,12 @@ fn db_error(e: &tokio_postgres::Error) -> DbError {
         return DbError {
             reason: format!("{} ({})", db.message(), code.code()),
             retryable,
+            wrong_password: code == &SqlState::INVALID_PASSWORD,
         };
     }
     let reason = ops_shared::error::chain(e);
     let certificate = reason.contains("certificate") || reason.contains("InvalidCertificate");
-    DbError {
-        reason,
-        retryable: !certificate,
-    }
+    DbError::other(reason, !certificate)
 }
 
 /// `sslmode=require`: encrypt, and check the handshake's signatures, but not who signed the certificate.

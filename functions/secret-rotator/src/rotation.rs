@@ -15,6 +15,7 @@ use crate::error::{Credential, RotateError};
 use crate::event::{RotationEvent, Step};
 use crate::secret_value::{self, classify, PgCredentials, Problem, SecretKind, MAX_IDENTIFIER_BYTES};
 use crate::store::{Description, SecretStore, CURRENT, PENDING, PREVIOUS};
+use ops_shared::Retryable;
 
 /// What a step did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,6 +34,18 @@ pub struct Rotator<'a> {
 
 impl Rotator<'_> {
     pub async fn run(&self, event: &RotationEvent, deadline: Instant) -> Result<StepResult, RotateError> {
+        // Secrets Manager calls end at the deadline too (the database's have their own bound): a
+        // slow answer fails the step with an error Secrets Manager retries, not a killed
+        // invocation. Every step is safe to stop at any point.
+        match tokio::time::timeout_at(deadline, self.step(event, deadline)).await {
+            Ok(result) => result,
+            Err(_) => Err(RotateError::Timeout {
+                what: format!("the {} step of secret {}", event.step.as_str(), event.secret_id),
+            }),
+        }
+    }
+
+    async fn step(&self, event: &RotationEvent, deadline: Instant) -> Result<StepResult, RotateError> {
         let secret = event.secret_id.as_str();
         self.check_allowed(secret)?;
         let description = self.store.describe(secret).await?;
@@ -155,11 +168,37 @@ impl Rotator<'_> {
             return Ok("nothing to set for a generic secret");
         };
         let pending = PgCredentials::parse(&pending_value).map_err(|p| bad(secret, PENDING, p))?;
-        if pending.host != current.host {
+        // Before any connection: a pending value pointing elsewhere, or weakening TLS, would carry
+        // a password to a server (or over a channel) the current value never uses.
+        let same = [
+            ("host", pending.host == current.host),
+            ("port", pending.port == current.port),
+            ("dbname", pending.dbname == current.dbname),
+            ("sslmode", pending.sslmode == current.sslmode),
+        ];
+        if let Some((field, _)) = same.iter().find(|(_, same)| !same) {
             return Err(RotateError::Mismatch {
                 secret: secret.into(),
-                field: "host",
+                field,
             });
+        }
+        if current.masterarn.is_some() {
+            let expected = secret_value::alternate_user(&current.username);
+            if pending.username != expected {
+                // A pending copy of AWSCURRENT (a hand-fixed stuck rotation) would change the live
+                // user's password under the running application.
+                return Err(RotateError::WrongAlternate {
+                    secret: secret.into(),
+                    current: current.username.clone(),
+                    expected,
+                    found: pending.username.clone(),
+                    why: if pending.username == current.username {
+                        ", never the user the application is logged in as"
+                    } else {
+                        ""
+                    },
+                });
+            }
         }
         if self
             .login(secret, Credential::Pending, &pending, deadline)
@@ -192,21 +231,32 @@ impl Rotator<'_> {
         }
         let mut session = match self.login(secret, Credential::Current, current, deadline).await {
             Ok(session) => session,
-            Err(current_error) => {
-                tracing::warn!(error = %current_error, "the current credential does not log in; trying the previous one");
+            // The database restored from a backup holds AWSPREVIOUS's password: only a refused
+            // password sends us there, never a network, TLS or pg_hba failure.
+            Err(
+                current_error @ RotateError::Login {
+                    wrong_password: true, ..
+                },
+            ) => {
+                tracing::warn!(error = %current_error, "the current password is refused; trying the previous one");
                 let previous = match self.store.value_at_stage(secret, PREVIOUS).await? {
                     Some(value) => PgCredentials::parse(&value).map_err(|p| bad(secret, PREVIOUS, p))?,
                     None => return Err(current_error),
                 };
-                if previous.host != current.host || previous.username != current.username {
+                if previous.username != current.username {
                     return Err(current_error);
                 }
+                // Only the password comes from AWSPREVIOUS: its host, port and TLS settings may be
+                // older and weaker than today's.
+                let fallback = current.with_password(previous.password.clone());
                 match self
-                    .login(secret, Credential::Previous, &previous, deadline)
+                    .login(secret, Credential::Previous, &fallback, deadline)
                     .await
                 {
                     Ok(session) => session,
-                    Err(RotateError::Login { retryable: false, .. }) => {
+                    Err(RotateError::Login {
+                        wrong_password: true, ..
+                    }) => {
                         return Err(RotateError::NoWorkingCredential {
                             secret: secret.into(),
                             host: current.host.clone(),
@@ -214,9 +264,23 @@ impl Rotator<'_> {
                             user: current.username.clone(),
                         })
                     }
-                    Err(e) => return Err(e),
+                    Err(previous_error) => {
+                        let reason = |e: &RotateError| match e {
+                            RotateError::Login { reason, .. } => reason.clone(),
+                            other => other.to_string(),
+                        };
+                        return Err(RotateError::FallbackFailed {
+                            secret: secret.into(),
+                            host: current.host.clone(),
+                            port: current.port,
+                            current: reason(&current_error),
+                            previous: reason(&previous_error),
+                            retryable: previous_error.retryable(),
+                        });
+                    }
                 }
             }
+            Err(current_error) => return Err(current_error),
         };
         let change = RoleChange::SetPassword {
             role: pending.username.clone(),
@@ -260,6 +324,16 @@ impl Rotator<'_> {
                 hint: format!("masterarn of {secret} must name a secret with a value"),
             })?;
         let master = PgCredentials::parse(&master_value).map_err(|p| bad(master_arn, CURRENT, p))?;
+        // The confused deputy: the master's own password must never be what a rotation changes.
+        if pending.username == master.username {
+            return Err(RotateError::WrongAlternate {
+                secret: secret.into(),
+                current: current.username.clone(),
+                expected: secret_value::alternate_user(&current.username),
+                found: pending.username.clone(),
+                why: ", never the master user",
+            });
+        }
         if master.host != current.host {
             return Err(RotateError::MasterHostMismatch {
                 secret: secret.into(),
@@ -374,6 +448,7 @@ fn login_error(
         user: creds.username.clone(),
         reason: e.reason,
         retryable: e.retryable,
+        wrong_password: e.wrong_password,
     }
 }
 

@@ -1,8 +1,11 @@
 //! What a secret's value says about how to rotate it.
 //!
-//! - JSON with `engine` = `postgres` or `aurora-postgresql`: PostgreSQL credentials, rotated for a
-//!   single user, or for alternating users when `masterarn` is present.
+//! - JSON with `engine` = `postgres`, `postgresql` or `aurora-postgresql`: PostgreSQL credentials,
+//!   rotated for a single user, or for alternating users when `masterarn` is present.
 //! - JSON with another `engine`: refused (another rotator's job).
+//! - JSON that looks like database credentials (`host`, `username`, `password`) but names neither an
+//!   engine nor a `rotate_field`: refused. Rotated as a generic secret, its new password would
+//!   reach only the secret, never the database, and lock the application out.
 //! - Any other JSON: a generic secret whose `rotate_field` (default `password`) is regenerated.
 //! - Plain text: a generic secret regenerated whole.
 //!
@@ -12,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
 pub const DEFAULT_ROTATE_FIELD: &str = "password";
-const POSTGRES_ENGINES: &[&str] = &["postgres", "aurora-postgresql"];
+const POSTGRES_ENGINES: &[&str] = &["postgres", "postgresql", "aurora-postgresql"];
 /// PostgreSQL truncates identifiers longer than this many bytes.
 pub const MAX_IDENTIFIER_BYTES: usize = 63;
 pub const CLONE_SUFFIX: &str = "_clone";
@@ -68,6 +71,19 @@ pub fn classify(value: &SecretString) -> Result<SecretKind, Problem> {
         }
         Some(Value::String(engine)) => Err(Problem::UnsupportedEngine(engine.chars().take(40).collect())),
         Some(_) => Err(Problem::Invalid("\"engine\" is not a string".into())),
+        None if ["host", "username", "password"]
+            .iter()
+            .all(|f| fields.contains_key(*f))
+            && !fields.contains_key("rotate_field") =>
+        {
+            Err(Problem::Invalid(
+                "it holds host, username and password but no \"engine\", so the rotator cannot tell a \
+                 database login from a generic secret. Add \"engine\": \"postgres\" to rotate the \
+                 database user's password, or \"rotate_field\": \"password\" to rotate the field in the \
+                 secret alone"
+                    .into(),
+            ))
+        }
         None => {
             let field = match fields.get("rotate_field") {
                 None => DEFAULT_ROTATE_FIELD.to_string(),
@@ -131,6 +147,14 @@ impl PgCredentials {
             masterarn: text("masterarn")?,
             fields,
         })
+    }
+
+    /// These connection settings and user with another password (to log in, not to store).
+    pub fn with_password(&self, password: SecretString) -> Self {
+        Self {
+            password,
+            ..self.clone()
+        }
     }
 
     /// The same secret with a new password (and, for alternating users, a new user name).
@@ -248,6 +272,34 @@ mod tests {
             panic!()
         };
         assert!(p.contains("no \"password\" field"), "{p}");
+    }
+
+    #[test]
+    fn database_credentials_without_an_engine_are_refused_saying_how_to_mark_them() {
+        let Problem::Invalid(p) = classify(&s(
+            r#"{"host":"db","username":"app","password":"hunter2hunter2"}"#,
+        ))
+        .unwrap_err() else {
+            panic!()
+        };
+        assert!(
+            p.contains("\"engine\": \"postgres\"") && p.contains("rotate_field") && !p.contains("hunter2"),
+            "{p}"
+        );
+        assert!(matches!(
+            classify(&s(
+                r#"{"host":"db","username":"app","password":"x","rotate_field":"password"}"#
+            ))
+            .unwrap(),
+            SecretKind::Json { .. }
+        ));
+        assert!(matches!(
+            classify(&s(
+                r#"{"engine":"postgresql","host":"db","username":"app","password":"x"}"#
+            ))
+            .unwrap(),
+            SecretKind::Postgres(_)
+        ));
     }
 
     #[test]

@@ -162,6 +162,8 @@ type Roles = Arc<Mutex<HashMap<String, (String, Vec<String>)>>>;
 #[derive(Default)]
 struct FakeDb {
     roles: Roles,
+    /// Logins attempted, to prove a refusal came before any connection.
+    connects: Mutex<usize>,
 }
 
 impl FakeDb {
@@ -206,12 +208,14 @@ impl Database for FakeDb {
         password: &SecretString,
         _: Instant,
     ) -> Result<Box<dyn Session>, DbError> {
+        *self.connects.lock().unwrap() += 1;
         if self.password(user).as_deref() == Some(password.expose_secret()) {
             Ok(Box::new(FakeSession(self.roles.clone())))
         } else {
             Err(DbError {
-                reason: format!("password authentication failed for user \"{user}\""),
+                reason: format!("password authentication failed for user \"{user}\" (28P01)"),
                 retryable: false,
+                wrong_password: true,
             })
         }
     }
@@ -233,12 +237,8 @@ impl Session for FakeSession {
         for change in changes {
             match change {
                 RoleChange::SetPassword { role, password } => {
-                    next.get_mut(role)
-                        .ok_or(DbError {
-                            reason: "no role".into(),
-                            retryable: false,
-                        })?
-                        .0 = password.expose_secret().into();
+                    next.get_mut(role).ok_or(DbError::other("no role", false))?.0 =
+                        password.expose_secret().into();
                 }
                 RoleChange::CreateLoginRole { role, password } => {
                     next.insert(role.clone(), (password.expose_secret().into(), vec![]));
@@ -410,6 +410,70 @@ async fn alternating_users_refuse_a_master_for_another_host_and_a_too_long_name(
         .unwrap_err();
     assert!(err.to_string().contains("63-byte"), "{err}");
     assert!(store.value("long", PENDING).is_none());
+}
+
+#[tokio::test]
+async fn alternating_users_never_change_the_current_or_the_master_user() {
+    let db = FakeDb::with(&[("app", "p0"), ("master", "m0")]);
+    let (store, cfg) = (MemStore::default(), config());
+    store.add("master", &pg("master", "m0", json!({})));
+    store.add("s", &pg("app", "p0", json!({"masterarn": "master"})));
+    // A stuck rotation "fixed" by hand: AWSPENDING staged as a copy of AWSCURRENT, new password.
+    for (token, user) in [("t1", "app"), ("t2", "master")] {
+        store.start("s", token);
+        let staged = pg(user, "new-password-1", json!({"masterarn": "master"}));
+        store
+            .put_pending("s", token, &SecretString::from(staged), None)
+            .await
+            .unwrap();
+        let err = step(&store, &db, &cfg, "setSecret", "s", token)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RotateError::WrongAlternate { .. }), "{err}");
+        assert!(err.to_string().contains("may only change app_clone"), "{err}");
+    }
+    assert_eq!(db.password("app").as_deref(), Some("p0"));
+    assert_eq!(db.password("master").as_deref(), Some("m0"));
+    assert_eq!(*db.connects.lock().unwrap(), 0, "refused before connecting");
+
+    // A master whose user happens to be the alternate's name is refused too.
+    let db = FakeDb::with(&[("svc", "p0"), ("svc_clone", "m0")]);
+    store.add("m2", &pg("svc_clone", "m0", json!({})));
+    store.add("s2", &pg("svc", "p0", json!({"masterarn": "m2"})));
+    store.start("s2", "t1");
+    step(&store, &db, &cfg, "createSecret", "s2", "t1").await.unwrap();
+    let err = step(&store, &db, &cfg, "setSecret", "s2", "t1")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("never the master user"), "{err}");
+    assert_eq!(db.password("svc_clone").as_deref(), Some("m0"));
+}
+
+#[tokio::test]
+async fn a_pending_value_for_another_port_database_or_weaker_tls_is_refused_before_connecting() {
+    for (field, extra) in [
+        ("port", json!({"port": 6432})),
+        ("dbname", json!({"dbname": "other"})),
+        ("sslmode", json!({"sslmode": "disable"})),
+    ] {
+        let db = FakeDb::with(&[("app", "p0")]);
+        let (store, cfg) = (MemStore::default(), config());
+        store.add("s", &pg("app", "p0", json!({})));
+        store.start("s", "t1");
+        let staged = SecretString::from(pg("app", "p1", extra));
+        store.put_pending("s", "t1", &staged, None).await.unwrap();
+        let err = step(&store, &db, &cfg, "setSecret", "s", "t1").await.unwrap_err();
+        assert!(
+            matches!(err, RotateError::Mismatch { field: f, .. } if f == field),
+            "{field}: {err}"
+        );
+        assert_eq!(
+            *db.connects.lock().unwrap(),
+            0,
+            "{field}: refused before connecting"
+        );
+        assert_eq!(db.password("app").as_deref(), Some("p0"));
+    }
 }
 
 #[tokio::test]
