@@ -512,7 +512,7 @@ async fn a_failed_alter_role_under_log_statement_all_logs_no_password() {
     let log = std::fs::read_to_string(env.stack.pg_server_log()).unwrap();
     let ours: Vec<&str> = log.lines().filter(|l| l.contains(&user)).collect();
     assert!(
-        ours.iter().any(|l| l.contains("ALTER ROLE")) && log.contains("lock timeout"),
+        ours.iter().any(|l| l.contains("ALTER ROLE")) && log.contains("due to lock timeout"),
         "the server logged the statements and the failure (or this test proves nothing):\n{}",
         ours.join("\n")
     );
@@ -724,7 +724,7 @@ async fn an_unreadable_ca_bundle_fails_at_cold_start_naming_the_variable() {
 #[tokio::test]
 async fn a_throttled_secret_read_fails_the_step_retryably_and_changes_nothing() {
     let env = Env::new().await;
-    let value = r#"{"username": "app", "password": "generic-password-before"}"#;
+    let value = r#"{"client_id": "app", "client_secret": "generic-password-before", "rotate_field": "client_secret"}"#;
     let arn = env.secret(value).await;
     let token = env.start(&arn).await;
     let key = access_key();

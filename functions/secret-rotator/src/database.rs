@@ -72,6 +72,8 @@ pub trait Session: Send {
     /// Runs a query, proving the login works for real.
     async fn check(&mut self) -> Result<(), DbError>;
     async fn role_exists(&mut self, role: &str) -> Result<bool, DbError>;
+    /// Whether one of the two roles was granted the other: an alternating pair.
+    async fn paired(&mut self, a: &str, b: &str) -> Result<bool, DbError>;
     /// Applies every change in one transaction: all of them, or none.
     async fn apply(&mut self, changes: &[RoleChange]) -> Result<(), DbError>;
 }

@@ -58,7 +58,7 @@ pub enum RotateError {
         current: String,
         expected: String,
         found: String,
-        why: &'static str,
+        why: String,
     },
 
     #[error("the alternate user name {name} is {len} bytes, over PostgreSQL's 63-byte limit: shorten the user name in secret {secret}")]
@@ -99,7 +99,7 @@ pub enum RotateError {
         retryable: bool,
     },
 
-    #[error("neither the current nor the previous credential of secret {secret} logs in to {host}:{port} as {user}: the database holds a password in no label of the secret. Nothing was changed; reset the user's password to the AWSCURRENT value by hand, then retry")]
+    #[error("neither the current nor the previous credential of secret {secret} logs in to {host}:{port} as {user}: the database holds a password in no label of the secret, or (restored from a backup older than the user) no such user at all. Nothing was changed; reset the user's password to the AWSCURRENT value by hand (or create the user), then retry")]
     NoWorkingCredential {
         secret: String,
         host: String,

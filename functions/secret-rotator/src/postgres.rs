@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use postgres_protocol::password::scram_sha_256;
+use postgres_protocol::password::{md5, scram_sha_256};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -198,6 +198,22 @@ impl Session for PgSession {
         Ok(!rows.is_empty())
     }
 
+    async fn paired(&mut self, a: &str, b: &str) -> Result<bool, DbError> {
+        // Direct grants only (what setSecret's GRANT makes); pg_has_role would also say yes for
+        // any superuser.
+        let rows = bounded(
+            self.deadline,
+            self.client.query(
+                "SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid \
+                 JOIN pg_roles u ON u.oid = m.member \
+                 WHERE (r.rolname = $1 AND u.rolname = $2) OR (r.rolname = $2 AND u.rolname = $1)",
+                &[&a, &b],
+            ),
+        )
+        .await?;
+        Ok(!rows.is_empty())
+    }
+
     async fn apply(&mut self, changes: &[RoleChange]) -> Result<(), DbError> {
         let deadline = self.deadline;
         let interruption = self.interruption.clone();
@@ -207,19 +223,21 @@ impl Session for PgSession {
             None => Ok(()),
         };
         let tx = bounded(deadline, self.client.transaction()).await?;
+        let row = bounded(
+            deadline,
+            tx.query_one("SELECT current_setting('password_encryption')", &[]),
+        )
+        .await?;
+        let hashing = Hashing::from_setting(&row.get::<_, String>(0))?;
         for change in changes {
-            // Only the SCRAM-SHA-256 verifier goes to the server, never the password: a statement's
-            // text and parameters reach the server log (log_statement, or any failed statement
-            // under the default log_min_error_statement), and RDS exports that log.
-            let verifier = |password: &SecretString| scram_sha_256(password.expose_secret().as_bytes());
             let (template, args): (&str, [String; 2]) = match change {
                 RoleChange::SetPassword { role, password } => (
                     "ALTER ROLE %I WITH PASSWORD %L",
-                    [role.clone(), verifier(password)],
+                    [role.clone(), hashing.verifier(role, password)],
                 ),
                 RoleChange::CreateLoginRole { role, password } => (
                     "CREATE ROLE %I WITH LOGIN PASSWORD %L",
-                    [role.clone(), verifier(password)],
+                    [role.clone(), hashing.verifier(role, password)],
                 ),
                 RoleChange::Grant { role, member } => ("GRANT %I TO %I", [role.clone(), member.clone()]),
             };
@@ -232,6 +250,46 @@ impl Session for PgSession {
         }
         bounded(deadline, tx.commit()).await?;
         record()
+    }
+}
+
+/// How the server stores passwords (`password_encryption`), so the verifier sent is the one it
+/// would have made itself: a server kept on md5 has clients (old drivers, PgBouncer with md5
+/// hashes) that cannot log in with SCRAM.
+///
+/// Only the verifier goes to the server, never the password: a statement's text and parameters
+/// reach the server log (log_statement, or any failed statement under the default
+/// log_min_error_statement), and RDS exports that log. PostgreSQL stores a value that already has
+/// a verifier's form as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hashing {
+    Scram,
+    Md5,
+}
+
+impl Hashing {
+    fn from_setting(setting: &str) -> Result<Self, DbError> {
+        match setting {
+            "scram-sha-256" => Ok(Self::Scram),
+            // `on` is PostgreSQL 9's spelling of md5.
+            "md5" | "on" => Ok(Self::Md5),
+            other => Err(DbError::other(
+                format!(
+                    "the server's password_encryption is {:?}, which would store the password as \
+                     given: set it to scram-sha-256 (or md5) before rotating",
+                    other.chars().take(20).collect::<String>()
+                ),
+                false,
+            )),
+        }
+    }
+
+    fn verifier(self, role: &str, password: &SecretString) -> String {
+        let password = password.expose_secret().as_bytes();
+        match self {
+            Self::Scram => scram_sha_256(password),
+            Self::Md5 => md5(password, role),
+        }
     }
 }
 
@@ -302,5 +360,30 @@ impl ServerCertVerifier for EncryptOnly {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verifier_follows_the_servers_password_encryption() {
+        let password = SecretString::from("correct horse battery staple");
+        let scram = Hashing::from_setting("scram-sha-256")
+            .unwrap()
+            .verifier("app", &password);
+        assert!(scram.starts_with("SCRAM-SHA-256$4096:"), "{scram}");
+        let md5 = Hashing::from_setting("md5").unwrap().verifier("app", &password);
+        assert!(md5.starts_with("md5") && md5.len() == 35, "{md5}");
+        assert_eq!(Hashing::from_setting("on").unwrap(), Hashing::Md5);
+        for verifier in [scram, md5] {
+            assert!(!verifier.contains("horse"), "{verifier}");
+        }
+        let refused = Hashing::from_setting("off").unwrap_err();
+        assert!(
+            !refused.retryable && refused.reason.contains("scram-sha-256"),
+            "{refused:?}"
+        );
     }
 }

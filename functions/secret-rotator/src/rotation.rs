@@ -175,6 +175,12 @@ impl Rotator<'_> {
             ("port", pending.port == current.port),
             ("dbname", pending.dbname == current.dbname),
             ("sslmode", pending.sslmode == current.sslmode),
+            ("masterarn", pending.masterarn == current.masterarn),
+            // A single user keeps its name: only the password changes.
+            (
+                "username",
+                current.masterarn.is_some() || pending.username == current.username,
+            ),
         ];
         if let Some((field, _)) = same.iter().find(|(_, same)| !same) {
             return Err(RotateError::Mismatch {
@@ -193,9 +199,9 @@ impl Rotator<'_> {
                     expected,
                     found: pending.username.clone(),
                     why: if pending.username == current.username {
-                        ", never the user the application is logged in as"
+                        ", never the user the application is logged in as".into()
                     } else {
-                        ""
+                        String::new()
                     },
                 });
             }
@@ -223,12 +229,6 @@ impl Rotator<'_> {
         pending: &PgCredentials,
         deadline: Instant,
     ) -> Result<&'static str, RotateError> {
-        if pending.username != current.username {
-            return Err(RotateError::Mismatch {
-                secret: secret.into(),
-                field: "username",
-            });
-        }
         let mut session = match self.login(secret, Credential::Current, current, deadline).await {
             Ok(session) => session,
             // The database restored from a backup holds AWSPREVIOUS's password: only a refused
@@ -331,7 +331,7 @@ impl Rotator<'_> {
                 current: current.username.clone(),
                 expected: secret_value::alternate_user(&current.username),
                 found: pending.username.clone(),
-                why: ", never the master user",
+                why: ", never the master user".into(),
             });
         }
         if master.host != current.host {
@@ -354,6 +354,25 @@ impl Rotator<'_> {
             retryable: e.retryable,
         };
         let exists = session.role_exists(&pending.username).await.map_err(db_error)?;
+        // A role of that name that is not the other half of this pair belongs to someone else
+        // (a primary user named `reporting_clone` alternates to an unrelated `reporting`).
+        if exists
+            && !session
+                .paired(&pending.username, &current.username)
+                .await
+                .map_err(db_error)?
+        {
+            return Err(RotateError::WrongAlternate {
+                secret: secret.into(),
+                current: current.username.clone(),
+                expected: pending.username.clone(),
+                found: pending.username.clone(),
+                why: format!(
+                    ", and that role exists without being granted to or from {}: it is not this pair's",
+                    current.username
+                ),
+            });
+        }
         let changes = if exists {
             vec![RoleChange::SetPassword {
                 role: pending.username.clone(),

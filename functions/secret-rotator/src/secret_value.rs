@@ -3,7 +3,7 @@
 //! - JSON with `engine` = `postgres`, `postgresql` or `aurora-postgresql`: PostgreSQL credentials,
 //!   rotated for a single user, or for alternating users when `masterarn` is present.
 //! - JSON with another `engine`: refused (another rotator's job).
-//! - JSON that looks like database credentials (`host`, `username`, `password`) but names neither an
+//! - JSON that looks like database credentials (`username` and `password`) but names neither an
 //!   engine nor a `rotate_field`: refused. Rotated as a generic secret, its new password would
 //!   reach only the secret, never the database, and lock the application out.
 //! - Any other JSON: a generic secret whose `rotate_field` (default `password`) is regenerated.
@@ -71,13 +71,11 @@ pub fn classify(value: &SecretString) -> Result<SecretKind, Problem> {
         }
         Some(Value::String(engine)) => Err(Problem::UnsupportedEngine(engine.chars().take(40).collect())),
         Some(_) => Err(Problem::Invalid("\"engine\" is not a string".into())),
-        None if ["host", "username", "password"]
-            .iter()
-            .all(|f| fields.contains_key(*f))
+        None if ["username", "password"].iter().all(|f| fields.contains_key(*f))
             && !fields.contains_key("rotate_field") =>
         {
             Err(Problem::Invalid(
-                "it holds host, username and password but no \"engine\", so the rotator cannot tell a \
+                "it holds a username and a password but no \"engine\", so the rotator cannot tell a \
                  database login from a generic secret. Add \"engine\": \"postgres\" to rotate the \
                  database user's password, or \"rotate_field\": \"password\" to rotate the field in the \
                  secret alone"

@@ -164,6 +164,8 @@ struct FakeDb {
     roles: Roles,
     /// Logins attempted, to prove a refusal came before any connection.
     connects: Mutex<usize>,
+    /// Refuse every login for a reason other than the password (pg_hba, TLS), when set.
+    refuse_all: Mutex<Option<String>>,
 }
 
 impl FakeDb {
@@ -209,6 +211,9 @@ impl Database for FakeDb {
         _: Instant,
     ) -> Result<Box<dyn Session>, DbError> {
         *self.connects.lock().unwrap() += 1;
+        if let Some(reason) = self.refuse_all.lock().unwrap().clone() {
+            return Err(DbError::other(reason, false));
+        }
         if self.password(user).as_deref() == Some(password.expose_secret()) {
             Ok(Box::new(FakeSession(self.roles.clone())))
         } else {
@@ -229,6 +234,16 @@ impl Session for FakeSession {
 
     async fn role_exists(&mut self, role: &str) -> Result<bool, DbError> {
         Ok(self.0.lock().unwrap().contains_key(role))
+    }
+
+    async fn paired(&mut self, a: &str, b: &str) -> Result<bool, DbError> {
+        let roles = self.0.lock().unwrap();
+        let granted = |member: &str, role: &str| {
+            roles
+                .get(member)
+                .is_some_and(|(_, of)| of.iter().any(|r| r == role))
+        };
+        Ok(granted(a, b) || granted(b, a))
     }
 
     async fn apply(&mut self, changes: &[RoleChange]) -> Result<(), DbError> {
@@ -450,6 +465,51 @@ async fn alternating_users_never_change_the_current_or_the_master_user() {
 }
 
 #[tokio::test]
+async fn an_existing_role_that_is_not_the_other_half_of_the_pair_is_never_changed() {
+    // The primary user is `reporting_clone`; an unrelated `reporting` exists for another team.
+    let db = FakeDb::with(&[
+        ("reporting_clone", "p0"),
+        ("reporting", "theirs"),
+        ("master", "m0"),
+    ]);
+    let (store, cfg) = (MemStore::default(), config());
+    store.add("master", &pg("master", "m0", json!({})));
+    store.add("s", &pg("reporting_clone", "p0", json!({"masterarn": "master"})));
+    store.start("s", "t1");
+    step(&store, &db, &cfg, "createSecret", "s", "t1").await.unwrap();
+    let err = step(&store, &db, &cfg, "setSecret", "s", "t1").await.unwrap_err();
+    assert!(matches!(err, RotateError::WrongAlternate { .. }), "{err}");
+    assert!(err.to_string().contains("not this pair's"), "{err}");
+    assert_eq!(db.password("reporting").as_deref(), Some("theirs"));
+}
+
+#[tokio::test]
+async fn a_login_refused_for_another_reason_than_the_password_is_not_retried_with_previous() {
+    let db = FakeDb::with(&[("app", "p0")]);
+    let (store, cfg) = (MemStore::default(), config());
+    store.add("s", &pg("app", "p0", json!({})));
+    rotate(&store, &db, &cfg, "s", "t1").await;
+    *db.refuse_all.lock().unwrap() = Some("no pg_hba.conf entry for host (28000)".into());
+    *db.connects.lock().unwrap() = 0;
+    store.start("s", "t2");
+    step(&store, &db, &cfg, "createSecret", "s", "t2").await.unwrap();
+    let err = step(&store, &db, &cfg, "setSecret", "s", "t2").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RotateError::Login {
+                credential: crate::error::Credential::Current,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("pg_hba"), "{err}");
+    // The pending login (does the database already have it?) and the current one; never previous.
+    assert_eq!(*db.connects.lock().unwrap(), 2);
+}
+
+#[tokio::test]
 async fn a_pending_value_for_another_port_database_or_weaker_tls_is_refused_before_connecting() {
     for (field, extra) in [
         ("port", json!({"port": 6432})),
@@ -474,6 +534,17 @@ async fn a_pending_value_for_another_port_database_or_weaker_tls_is_refused_befo
         );
         assert_eq!(db.password("app").as_deref(), Some("p0"));
     }
+    // A default spelled out is the same setting: no port in AWSCURRENT, 5432 in AWSPENDING.
+    let db = FakeDb::with(&[("app", "p0")]);
+    let (store, cfg) = (MemStore::default(), config());
+    let mut current: Value = serde_json::from_str(&pg("app", "p0", json!({}))).unwrap();
+    current.as_object_mut().unwrap().remove("port");
+    store.add("s", &current.to_string());
+    store.start("s", "t1");
+    let staged = SecretString::from(pg("app", "p1", json!({"port": 5432, "sslmode": "verify-full"})));
+    store.put_pending("s", "t1", &staged, None).await.unwrap();
+    step(&store, &db, &cfg, "setSecret", "s", "t1").await.unwrap();
+    assert_eq!(db.password("app").as_deref(), Some("p1"));
 }
 
 #[tokio::test]
