@@ -112,7 +112,9 @@ impl Bench {
                 let name = unique("bench/generic");
                 sm.create_secret()
                     .name(&name)
-                    .secret_string(r#"{"username":"svc","password":"initial-password-0001"}"#)
+                    .secret_string(
+                        r#"{"username":"svc","password":"initial-password-0001","rotate_field":"password"}"#,
+                    )
                     .send()
                     .await
                     .unwrap();
