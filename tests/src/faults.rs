@@ -69,6 +69,26 @@ impl Faults {
         self.send(reqwest::Method::POST, "/answers", Some(&rule)).await;
     }
 
+    /// `POST /capture`: keep the bodies of the requests `rule` selects.
+    pub async fn capture(&self, rule: Value) {
+        self.send(reqwest::Method::POST, "/capture", Some(&rule)).await;
+    }
+
+    /// `GET /captured?access_key=K`: the kept requests signed with that key, oldest first.
+    pub async fn captured(&self, access_key: &str) -> Vec<Value> {
+        match self
+            .send(
+                reqwest::Method::GET,
+                &format!("/captured?access_key={access_key}"),
+                None,
+            )
+            .await
+        {
+            Value::Array(kept) => kept,
+            other => panic!("/captured answered {other}, not a list"),
+        }
+    }
+
     /// `GET /calls?access_key=K`: requests per `service:Operation` signed with that key.
     pub async fn calls(&self, access_key: &str) -> BTreeMap<String, u64> {
         let listing = self

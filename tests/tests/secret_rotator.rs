@@ -36,6 +36,17 @@ impl Env {
         }
     }
 
+    /// The Secrets Manager adapter, signing with `key` so that the proxy's faults and captures for
+    /// that key reach this test's requests only.
+    async fn store_signed_with(&self, key: &str) -> secret_rotator::secretsmanager::SecretsManager {
+        let conf = aws_sdk_secretsmanager::config::Builder::from(&self.stack.aws().await)
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+                key, "testing", None, None, "test",
+            ))
+            .build();
+        secret_rotator::secretsmanager::SecretsManager::new(Client::from_conf(conf))
+    }
+
     fn db(&self) -> Postgres {
         let roots = postgres::roots(self.config.ca_bundle.as_deref()).unwrap();
         Postgres::new(roots, self.config.connect_timeout).unwrap()
@@ -781,12 +792,7 @@ async fn a_slow_secrets_manager_ends_the_step_at_the_deadline() {
         .faults()
         .inject(json!({"operation": "secretsmanager:DescribeSecret", "error": "latency", "latency_ms": 5000, "access_key": key}))
         .await;
-    let conf = aws_sdk_secretsmanager::config::Builder::from(&env.stack.aws().await)
-        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-            &key, "testing", None, None, "test",
-        ))
-        .build();
-    let store = secret_rotator::secretsmanager::SecretsManager::new(Client::from_conf(conf));
+    let store = env.store_signed_with(&key).await;
     let event =
         RotationEvent::parse(&json!({"Step": "createSecret", "SecretId": arn, "ClientRequestToken": token}))
             .unwrap();
@@ -804,5 +810,88 @@ async fn a_slow_secrets_manager_ends_the_step_at_the_deadline() {
     assert_eq!(
         env.value(&arn, "AWSPENDING").await.filter(|v| !v.is_empty()),
         None
+    );
+}
+
+#[tokio::test]
+async fn the_rotation_token_reaches_put_secret_value_on_the_wire() {
+    let env = Env::new().await;
+    let arn = env.secret("plain-token-before-16").await;
+    let token = env.start(&arn).await;
+    let key = access_key();
+    env.stack
+        .faults()
+        .capture(json!({"operation": "secretsmanager:PutSecretValue", "access_key": key}))
+        .await;
+    let store = env.store_signed_with(&key).await;
+    let event = RotationEvent::parse(&json!({
+        "Step": "createSecret", "SecretId": arn, "ClientRequestToken": token,
+        "RotationToken": "rotation-token-on-the-wire-16",
+    }))
+    .unwrap();
+    let db = env.db();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    Rotator {
+        store: &store,
+        db: &db,
+        config: &env.config,
+    }
+    .run(&event, deadline)
+    .await
+    .unwrap();
+
+    let sent = env.stack.faults().captured(&key).await;
+    assert_eq!(sent.len(), 1, "one PutSecretValue: {sent:?}");
+    let body: Value = serde_json::from_str(sent[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["RotationToken"], "rotation-token-on-the-wire-16");
+    assert_eq!(body["ClientRequestToken"], token.as_str());
+    assert_eq!(body["VersionStages"], json!(["AWSPENDING"]));
+}
+
+#[tokio::test]
+async fn sslmode_require_against_a_server_without_tls_fails_and_never_speaks_plaintext() {
+    use secret_rotator::database::{Database, Target};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // A server that declines TLS ('N' to the SSLRequest), then records anything sent after.
+    let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = server.local_addr().unwrap().port();
+    let after = tokio::spawn(async move {
+        let (mut conn, _) = server.accept().await.unwrap();
+        let mut request = [0u8; 8];
+        conn.read_exact(&mut request).await.unwrap();
+        conn.write_all(b"N").await.unwrap();
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), conn.read_to_end(&mut rest)).await;
+        (request, rest)
+    });
+    let env = Env::new().await;
+    let target = Target {
+        host: "127.0.0.1".into(),
+        port,
+        dbname: "postgres".into(),
+        sslmode: secret_rotator::secret_value::SslMode::Require,
+    };
+    let password = secrecy::SecretString::from("never-in-plaintext-17");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+
+    let err = match env.db().connect(&target, "app", &password, deadline).await {
+        Ok(_) => panic!("a server without TLS was accepted under sslmode=require"),
+        Err(e) => e,
+    };
+    assert!(
+        err.reason.contains("TLS"),
+        "the error says TLS is missing: {err:?}"
+    );
+    assert!(!err.reason.contains("never-in-plaintext-17"), "{err:?}");
+    let (request, rest) = after.await.unwrap();
+    assert_eq!(
+        request[4..],
+        [0x04, 0xd2, 0x16, 0x2f],
+        "the client asked for TLS first (SSLRequest)"
+    );
+    assert!(
+        rest.is_empty(),
+        "nothing was sent in plaintext after the refusal: {rest:?}"
     );
 }

@@ -8,6 +8,8 @@
 //!   operation without asking moto; `GET` lists them, `DELETE` clears them
 //! - `GET    /calls`   `{"service:Operation": count}`; `GET /calls/upstream` adds the time spent waiting
 //!   on moto; both take `?region=` and `?access_key=`; `DELETE /calls` zeroes them
+//! - `POST   /capture` `{"operation", "region"?, "access_key"?}`: keep matching requests' bodies;
+//!   `GET /captured?access_key=K` lists them, `DELETE /captured` drops rules and bodies
 //! - `POST   /reset`   all of the above at once
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +22,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::capture::CaptureSpec;
 use crate::faults::{AnswerSpec, Book, FaultSpec, RateSpec};
 
 pub type Shared = Arc<Mutex<Book>>;
@@ -70,6 +73,25 @@ async fn add_answer(State(state): State<Shared>, body: axum::body::Bytes) -> Res
         }
         Err(problem) => refuse(problem),
     }
+}
+
+async fn add_capture(State(state): State<Shared>, body: axum::body::Bytes) -> Response {
+    match rule(&body, CaptureSpec::validate) {
+        Ok(spec) => {
+            lock(&state).captures.add(spec);
+            StatusCode::CREATED.into_response()
+        }
+        Err(problem) => refuse(problem),
+    }
+}
+
+async fn captured(State(state): State<Shared>, Query(n): Query<Narrow>) -> Json<Value> {
+    Json(json!(lock(&state).captures.kept(n.access_key.as_deref())))
+}
+
+async fn clear_captured(State(state): State<Shared>) -> StatusCode {
+    lock(&state).captures.clear();
+    StatusCode::NO_CONTENT
 }
 
 async fn list_faults(State(state): State<Shared>) -> Json<Value> {
@@ -133,6 +155,8 @@ pub fn routes() -> Router<Shared> {
         )
         .route("/calls", get(calls).delete(clear_calls))
         .route("/calls/upstream", get(calls_upstream))
+        .route("/capture", post(add_capture))
+        .route("/captured", get(captured).delete(clear_captured))
         .route("/reset", post(reset))
         .route("/health", get(|| async { "ok" }))
 }

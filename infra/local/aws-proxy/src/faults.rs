@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::capture::Captures;
 use crate::request::AwsRequest;
 use crate::shapes::Failure;
 
@@ -37,7 +38,7 @@ impl Selector<'_> {
         }
     }
 
-    fn matches(&self, request: &AwsRequest) -> bool {
+    pub(crate) fn matches(&self, request: &AwsRequest) -> bool {
         let op_ok = match self.operation.split_once(':') {
             _ if self.operation == "*" => true,
             Some((service, "*")) => service == request.service,
@@ -276,6 +277,7 @@ pub struct Book {
     pub faults: Vec<Fault>,
     pub rates: Vec<Rate>,
     pub answers: Vec<Answer>,
+    pub captures: Captures,
     calls: BTreeMap<CallKey, Tally>,
 }
 

@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 
 use crate::control::{lock, Shared};
 use crate::faults::Decision;
-use crate::request::{identify, AwsRequest, Protocol};
+use crate::request::{body_text, identify, AwsRequest, Protocol};
 use crate::shapes::error_response;
 
 /// Drops the client's connection without an answer when notified (the `reset` fault).
@@ -38,7 +38,13 @@ pub async fn forward(
 ) -> Response {
     let request = identify(&method, &headers, &uri, &body);
     if let Some(request) = &request {
-        let (delay, decision) = lock(&state).decide(request, Instant::now());
+        let (delay, decision) = {
+            let mut book = lock(&state);
+            if book.captures.wants(request) {
+                book.captures.keep(request, body_text(&headers, &body));
+            }
+            book.decide(request, Instant::now())
+        };
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }

@@ -92,6 +92,12 @@ fn inflated<'a>(headers: &HeaderMap, body: &'a [u8], scratch: &'a mut Vec<u8>) -
     body
 }
 
+/// The body as text, inflated when gzipped, for a capture to keep.
+pub fn body_text(headers: &HeaderMap, body: &[u8]) -> String {
+    let mut scratch = Vec::new();
+    String::from_utf8_lossy(inflated(headers, body, &mut scratch)).into_owned()
+}
+
 /// Names an AWS request; `None` for what is not one (moto's own `/moto-api/`, unsigned calls).
 pub fn identify(method: &Method, headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Option<AwsRequest> {
     let scope = scope(headers, uri);
