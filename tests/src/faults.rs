@@ -15,6 +15,17 @@ pub fn access_key() -> String {
     format!("AKIA{}", crate::unique("t").replace('-', "").to_ascii_uppercase())
 }
 
+/// `config` signing with `key`: the requests a fault or capture narrowed to that key selects.
+pub fn signed_with(config: &aws_config::SdkConfig, key: &str) -> aws_config::SdkConfig {
+    let credentials = aws_sdk_secretsmanager::config::Credentials::new(key, "testing", None, None, "test");
+    config
+        .to_builder()
+        .credentials_provider(aws_sdk_secretsmanager::config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .build()
+}
+
 /// The proxy's control API.
 #[derive(Debug, Clone)]
 pub struct Faults {

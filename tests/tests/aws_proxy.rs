@@ -2,26 +2,24 @@
 //! them as it would AWS's: a throttle is retried through, an access denial is not retried at all.
 //! Every test signs with an access key of its own, so its faults touch no other test's requests.
 
-use aws_sdk_cloudwatch::config::{Credentials, Region};
+use aws_sdk_cloudwatch::config::Region;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
-use ops_tests::faults::access_key;
+use ops_tests::faults::{access_key, signed_with};
 use ops_tests::{create_secret, Stack};
 use serde_json::json;
 
 /// SDK settings signed with `key`, with the SDK's standard retries or none.
 async fn config(stack: &Stack, key: &str, retries: bool, region: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .credentials_provider(Credentials::new(key, "testing", None, None, "proxy-test"))
+    signed_with(&stack.aws().await, key)
+        .to_builder()
         .region(Region::new(region.to_string()))
-        .endpoint_url(&stack.aws_endpoint)
         .retry_config(if retries {
             RetryConfig::standard()
         } else {
             RetryConfig::disabled()
         })
-        .load()
-        .await
+        .build()
 }
 
 async fn secret(stack: &Stack) -> String {

@@ -36,15 +36,27 @@ impl Env {
         }
     }
 
-    /// The Secrets Manager adapter, signing with `key` so that the proxy's faults and captures for
-    /// that key reach this test's requests only.
-    async fn store_signed_with(&self, key: &str) -> secret_rotator::secretsmanager::SecretsManager {
-        let conf = aws_sdk_secretsmanager::config::Builder::from(&self.stack.aws().await)
-            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-                key, "testing", None, None, "test",
-            ))
-            .build();
-        secret_rotator::secretsmanager::SecretsManager::new(Client::from_conf(conf))
+    /// Runs one step with a Secrets Manager adapter that signs with `key`, so the proxy's faults
+    /// and captures for that key reach this test's requests only.
+    async fn run_signed_with(
+        &self,
+        key: &str,
+        event: Value,
+        budget: std::time::Duration,
+    ) -> Result<secret_rotator::StepResult, RotateError> {
+        let aws = ops_tests::faults::signed_with(&self.stack.aws().await, key);
+        let store = secret_rotator::secretsmanager::SecretsManager::new(Client::new(&aws));
+        let db = self.db();
+        Rotator {
+            store: &store,
+            db: &db,
+            config: &self.config,
+        }
+        .run(
+            &RotationEvent::parse(&event)?,
+            tokio::time::Instant::now() + budget,
+        )
+        .await
     }
 
     fn db(&self) -> Postgres {
@@ -792,19 +804,12 @@ async fn a_slow_secrets_manager_ends_the_step_at_the_deadline() {
         .faults()
         .inject(json!({"operation": "secretsmanager:DescribeSecret", "error": "latency", "latency_ms": 5000, "access_key": key}))
         .await;
-    let store = env.store_signed_with(&key).await;
-    let event =
-        RotationEvent::parse(&json!({"Step": "createSecret", "SecretId": arn, "ClientRequestToken": token}))
-            .unwrap();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    let event = json!({"Step": "createSecret", "SecretId": arn, "ClientRequestToken": token});
 
-    let db = env.db();
-    let rotator = Rotator {
-        store: &store,
-        db: &db,
-        config: &env.config,
-    };
-    let err = rotator.run(&event, deadline).await.unwrap_err();
+    let err = env
+        .run_signed_with(&key, event, std::time::Duration::from_secs(1))
+        .await
+        .unwrap_err();
     assert!(matches!(err, RotateError::Timeout { .. }), "{err}");
     assert!(err.to_string().contains("createSecret"), "{err}");
     assert_eq!(
@@ -823,22 +828,13 @@ async fn the_rotation_token_reaches_put_secret_value_on_the_wire() {
         .faults()
         .capture(json!({"operation": "secretsmanager:PutSecretValue", "access_key": key}))
         .await;
-    let store = env.store_signed_with(&key).await;
-    let event = RotationEvent::parse(&json!({
+    let event = json!({
         "Step": "createSecret", "SecretId": arn, "ClientRequestToken": token,
         "RotationToken": "rotation-token-on-the-wire-16",
-    }))
-    .unwrap();
-    let db = env.db();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    Rotator {
-        store: &store,
-        db: &db,
-        config: &env.config,
-    }
-    .run(&event, deadline)
-    .await
-    .unwrap();
+    });
+    env.run_signed_with(&key, event, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
 
     let sent = env.stack.faults().captured(&key).await;
     assert_eq!(sent.len(), 1, "one PutSecretValue: {sent:?}");

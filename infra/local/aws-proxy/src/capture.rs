@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::faults::Selector;
+use crate::faults::{selecting, Selector};
 use crate::request::AwsRequest;
 
 /// Bodies kept at most: a capture left on by mistake does not grow without bound.
@@ -19,15 +19,9 @@ pub struct CaptureSpec {
     pub access_key: Option<String>,
 }
 
-impl CaptureSpec {
-    fn selector(&self) -> Selector<'_> {
-        Selector {
-            operation: &self.operation,
-            region: self.region.as_deref(),
-            access_key: self.access_key.as_deref(),
-        }
-    }
+selecting!(CaptureSpec);
 
+impl CaptureSpec {
     pub fn validate(&self) -> Result<(), String> {
         self.selector().validate()
     }
@@ -84,7 +78,6 @@ impl Captures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::Protocol;
 
     #[test]
     fn only_matching_requests_are_kept() {
@@ -94,14 +87,8 @@ mod tests {
             region: None,
             access_key: Some("mine".into()),
         });
-        let request = |op: &str, key: &str| AwsRequest {
-            service: "secretsmanager".into(),
-            operation: op.into(),
-            protocol: Protocol::Json,
-            region: Some("us-east-1".into()),
-            access_key: Some(key.into()),
-            content_type: None,
-        };
+        let request =
+            |op: &str, key: &str| AwsRequest::signed_json(&format!("secretsmanager:{op}"), "us-east-1", key);
         assert!(captures.wants(&request("PutSecretValue", "mine")));
         assert!(!captures.wants(&request("PutSecretValue", "other")));
         assert!(!captures.wants(&request("GetSecretValue", "mine")));

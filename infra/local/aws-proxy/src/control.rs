@@ -35,54 +35,50 @@ fn refuse(problem: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({"error": problem}))).into_response()
 }
 
-/// A rule from a JSON body, checked; the reason names the bad field when it is not one.
-fn rule<T: serde::de::DeserializeOwned>(
+/// Parses and checks a rule from a JSON body (the reason names the bad field), then files it with
+/// `file`, which gives the answer.
+fn file<T: serde::de::DeserializeOwned>(
+    state: &Shared,
     body: &[u8],
     check: impl Fn(&T) -> Result<(), String>,
-) -> Result<T, String> {
-    let spec = serde_json::from_slice(body).map_err(|e| format!("the body is not a valid rule: {e}"))?;
-    check(&spec)?;
-    Ok(spec)
+    file: impl FnOnce(&mut Book, T) -> Response,
+) -> Response {
+    let spec: T = match serde_json::from_slice(body) {
+        Ok(spec) => spec,
+        Err(e) => return refuse(format!("the body is not a valid rule: {e}")),
+    };
+    match check(&spec) {
+        Ok(()) => file(&mut lock(state), spec),
+        Err(problem) => refuse(problem),
+    }
 }
 
 async fn add_fault(State(state): State<Shared>, body: axum::body::Bytes) -> Response {
-    match rule(&body, FaultSpec::validate) {
-        Ok(spec) => {
-            let id = lock(&state).add_fault(spec);
-            (StatusCode::CREATED, Json(json!({"id": id}))).into_response()
-        }
-        Err(problem) => refuse(problem),
-    }
+    file(&state, &body, FaultSpec::validate, |book, spec| {
+        let id = book.add_fault(spec);
+        (StatusCode::CREATED, Json(json!({"id": id}))).into_response()
+    })
 }
 
 async fn add_rate(State(state): State<Shared>, body: axum::body::Bytes) -> Response {
-    match rule(&body, RateSpec::validate) {
-        Ok(spec) => {
-            lock(&state).add_rate(spec);
-            StatusCode::CREATED.into_response()
-        }
-        Err(problem) => refuse(problem),
-    }
+    file(&state, &body, RateSpec::validate, |book, spec| {
+        book.add_rate(spec);
+        StatusCode::CREATED.into_response()
+    })
 }
 
 async fn add_answer(State(state): State<Shared>, body: axum::body::Bytes) -> Response {
-    match rule(&body, AnswerSpec::validate) {
-        Ok(spec) => {
-            lock(&state).add_answer(spec);
-            StatusCode::CREATED.into_response()
-        }
-        Err(problem) => refuse(problem),
-    }
+    file(&state, &body, AnswerSpec::validate, |book, spec| {
+        book.add_answer(spec);
+        StatusCode::CREATED.into_response()
+    })
 }
 
 async fn add_capture(State(state): State<Shared>, body: axum::body::Bytes) -> Response {
-    match rule(&body, CaptureSpec::validate) {
-        Ok(spec) => {
-            lock(&state).captures.add(spec);
-            StatusCode::CREATED.into_response()
-        }
-        Err(problem) => refuse(problem),
-    }
+    file(&state, &body, CaptureSpec::validate, |book, spec| {
+        book.captures.add(spec);
+        StatusCode::CREATED.into_response()
+    })
 }
 
 async fn captured(State(state): State<Shared>, Query(n): Query<Narrow>) -> Json<Value> {

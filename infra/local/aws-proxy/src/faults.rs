@@ -67,6 +67,7 @@ macro_rules! selecting {
         }
     };
 }
+pub(crate) use selecting;
 
 /// The kinds of fault `POST /faults` takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -409,18 +410,9 @@ impl Book {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::Protocol;
 
     fn request(name: &str, region: &str, key: &str) -> AwsRequest {
-        let (service, operation) = name.split_once(':').unwrap();
-        AwsRequest {
-            service: service.into(),
-            operation: operation.into(),
-            protocol: Protocol::Json,
-            region: Some(region.into()),
-            access_key: Some(key.into()),
-            content_type: None,
-        }
+        AwsRequest::signed_json(name, region, key)
     }
 
     fn fault(json: Value) -> FaultSpec {

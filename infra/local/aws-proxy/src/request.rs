@@ -38,6 +38,22 @@ impl AwsRequest {
     }
 }
 
+#[cfg(test)]
+impl AwsRequest {
+    /// A JSON-protocol request named `service:Operation`, signed for `region` with `access_key`.
+    pub fn signed_json(name: &str, region: &str, access_key: &str) -> Self {
+        let (service, operation) = name.split_once(':').expect("service:Operation");
+        Self {
+            service: service.into(),
+            operation: operation.into(),
+            protocol: Protocol::Json,
+            region: Some(region.into()),
+            access_key: Some(access_key.into()),
+            content_type: None,
+        }
+    }
+}
+
 /// The credential scope of a SigV4 request (`AKID/date/region/service/aws4_request`), from the
 /// Authorization header or a presigned URL's `X-Amz-Credential`.
 struct Scope {

@@ -122,23 +122,14 @@ pub fn error_response(request: &AwsRequest, failure: Failure) -> Response {
                     ..request.clone()
                 };
                 let (query_code, query_status, _) = code_of(&query, failure);
-                let kind = if query_status.is_server_error() {
-                    "Receiver"
-                } else {
-                    "Sender"
-                };
-                if let Ok(value) = format!("{query_code};{kind}").parse() {
+                if let Ok(value) = format!("{query_code};{}", fault_of(query_status)).parse() {
                     response.headers_mut().insert("x-amzn-query-error", value);
                 }
             }
             response
         }
         Protocol::Query => {
-            let kind = if status.is_server_error() {
-                "Receiver"
-            } else {
-                "Sender"
-            };
+            let kind = fault_of(status);
             let body = format!(
                 "<ErrorResponse xmlns=\"http://{service}.amazonaws.com/doc/\"><Error><Type>{kind}</Type>\
                  <Code>{code}</Code><Message>{message}</Message></Error><RequestId>{id}</RequestId></ErrorResponse>",
@@ -168,6 +159,15 @@ pub fn error_response(request: &AwsRequest, failure: Failure) -> Response {
             )
                 .into_response()
         }
+    }
+}
+
+/// Whose fault a Query-protocol error is: the service's (5xx) or the caller's.
+fn fault_of(status: StatusCode) -> &'static str {
+    if status.is_server_error() {
+        "Receiver"
+    } else {
+        "Sender"
     }
 }
 
