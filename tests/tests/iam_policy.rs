@@ -339,3 +339,52 @@ fn no_statement_anywhere_allows_a_wildcard_action() {
         "wildcard actions in infra/template.yaml: {found:?}"
     );
 }
+
+/// The rotator changes only secrets tagged for rotation; the master secrets of alternating-users
+/// rotations carry a tag of their own that lets it read them and nothing more.
+#[test]
+fn the_rotator_writes_only_rotate_tagged_secrets_and_only_reads_master_secrets() {
+    const ROTATE: &str = "ops-lambdas:rotate";
+    const MASTER: &str = "ops-lambdas:rotation-master";
+    let template = template();
+    let statements = template["Resources"]["SecretRotatorFunction"]["Properties"]["Policies"]
+        .as_sequence()
+        .expect("the rotator has policies")
+        .iter()
+        .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
+        .filter(|s| s["Effect"].as_str() == Some("Allow"))
+        .collect::<Vec<_>>();
+    let tag_of = |s: &Value| -> Option<String> {
+        let equals = s["Condition"]["StringEquals"].as_mapping()?;
+        let mut tags = equals.iter().filter_map(|(k, v)| {
+            let tag = k.as_str()?.strip_prefix("secretsmanager:ResourceTag/")?;
+            (v.as_str() == Some("true")).then(|| tag.to_string())
+        });
+        let tag = tags.next()?;
+        tags.next().is_none().then_some(tag)
+    };
+    let mut seen = BTreeSet::new();
+    for s in &statements {
+        let actions = strings(&s["Action"]);
+        if actions == ["secretsmanager:GetRandomPassword"] {
+            continue;
+        }
+        let tag = tag_of(s).unwrap_or_else(|| panic!("{s:?} must be conditioned on one tag"));
+        assert!(
+            tag == ROTATE || tag == MASTER,
+            "the rotator's statements name {tag}, not {ROTATE} or {MASTER}"
+        );
+        assert!(seen.insert(tag), "one statement per tag");
+    }
+    assert_eq!(
+        seen,
+        BTreeSet::from([ROTATE.to_string(), MASTER.to_string()]),
+        "one statement for the rotated secrets and one for their masters"
+    );
+    // Reading a master secret's current value is all a rotation does with it.
+    let master = statements
+        .iter()
+        .find(|s| tag_of(s).as_deref() == Some(MASTER))
+        .unwrap();
+    assert_eq!(strings(&master["Action"]), ["secretsmanager:GetSecretValue"]);
+}

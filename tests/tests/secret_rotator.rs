@@ -6,7 +6,7 @@ use aws_sdk_secretsmanager::Client;
 use ops_tests::faults::access_key;
 use ops_tests::lambda::Function;
 use ops_tests::{pg_name, unique, Stack};
-use secret_rotator::postgres::{self, Interruption, Postgres};
+use secret_rotator::postgres::{Interruption, Postgres};
 use secret_rotator::{Config, RotateError, RotationEvent, Rotator};
 use serde_json::{json, Value};
 
@@ -60,8 +60,7 @@ impl Env {
     }
 
     fn db(&self) -> Postgres {
-        let roots = postgres::roots(self.config.ca_bundle.as_deref()).unwrap();
-        Postgres::new(roots, self.config.connect_timeout).unwrap()
+        Postgres::new(&self.config.ca_bundle, self.config.connect_timeout).unwrap()
     }
 
     /// A login role with a password, made by the stack's superuser.
@@ -361,6 +360,112 @@ async fn alternating_users_rotate_through_the_clone_and_current_always_logs_in()
     }
 }
 
+/// Three clean rotations: the clone is created, then the original is changed back, then the clone,
+/// which now exists and is paired with the original, gets a new password.
+#[tokio::test]
+async fn alternating_users_rotate_cleanly_three_times_in_a_row() {
+    let env = Env::new().await;
+    let master = env
+        .secret(&env.pg_value(&env.stack.pg_user, &env.stack.pg_password, json!({})))
+        .await;
+    let user = pg_name("alt3");
+    env.role(&user, "first-password-3").await;
+    let arn = env
+        .secret(&env.pg_value(&user, "first-password-3", json!({"masterarn": master})))
+        .await;
+    let clone = format!("{user}_clone");
+    for (n, expected) in [(1, &clone), (2, &user), (3, &clone)] {
+        let before = env.value(&arn, "AWSCURRENT").await.unwrap();
+        env.rotate(&arn).await;
+        let current = env.value(&arn, "AWSCURRENT").await.unwrap();
+        let v: Value = serde_json::from_str(&current).unwrap();
+        assert_eq!(v["username"], expected.as_str(), "rotation {n}");
+        assert!(env.logs_in(&current).await, "rotation {n}: AWSCURRENT logs in");
+        assert_eq!(
+            env.value(&arn, "AWSPREVIOUS").await.as_deref(),
+            Some(before.as_str())
+        );
+        assert!(
+            env.logs_in(&before).await,
+            "rotation {n}: the previous user keeps working"
+        );
+    }
+}
+
+/// Stages `value` as AWSPENDING under a new token, as an operator fixing a stuck rotation by hand does.
+async fn stage_pending(env: &Env, arn: &str, value: &str) -> String {
+    let token = format!("{:a<40}", unique("staged"));
+    env.sm
+        .put_secret_value()
+        .secret_id(arn)
+        .client_request_token(&token)
+        .secret_string(value)
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    token
+}
+
+/// The confused deputy: logged in as the master, setSecret could change any role the pending value
+/// names. It changes only the current user's own alternate, never the live user, never the master,
+/// and never a role of that name that is someone else's.
+#[tokio::test]
+async fn alternating_users_never_change_the_live_user_the_master_or_a_stranger() {
+    let env = Env::new().await;
+    let superuser = env
+        .secret(&env.pg_value(&env.stack.pg_user, &env.stack.pg_password, json!({})))
+        .await;
+    let user = pg_name("deputy");
+    let clone = format!("{user}_clone");
+    env.role(&user, "live-password-1").await;
+    let live = env.pg_value(&user, "live-password-1", json!({"masterarn": superuser}));
+    let arn = env.secret(&live).await;
+    env.start(&arn).await;
+
+    // A copy of AWSCURRENT with a new password: the live user's password would change under its
+    // applications' feet.
+    let copy = env.pg_value(&user, "hand-staged-2", json!({"masterarn": superuser}));
+    let token = stage_pending(&env, &arn, &copy).await;
+    let err = env.step("setSecret", &arn, &token).await.unwrap_err().to_string();
+    assert!(err.contains("pending user") && err.contains(&clone), "{err}");
+    assert!(env.logs_in(&live).await, "the live user's password is unchanged");
+
+    // A role named like the alternate that is not paired with the user belongs to someone else.
+    env.role(&clone, "stranger-password-3").await;
+    let stranger = env.pg_value(&clone, "hand-staged-4", json!({"masterarn": superuser}));
+    let token = stage_pending(&env, &arn, &stranger).await;
+    let err = env.step("setSecret", &arn, &token).await.unwrap_err().to_string();
+    assert!(err.contains(&clone), "{err}");
+    assert!(
+        env.logs_in(&env.pg_value(&clone, "stranger-password-3", json!({})))
+            .await,
+        "the stranger's password is unchanged"
+    );
+
+    // A master whose own name is the alternate's: the pending value would change the master.
+    let user = pg_name("deputy2");
+    let master_user = format!("{user}_clone");
+    env.role(&user, "live-password-5").await;
+    env.role(&master_user, "master-password-6").await;
+    let master = env
+        .secret(&env.pg_value(&master_user, "master-password-6", json!({})))
+        .await;
+    let arn = env
+        .secret(&env.pg_value(&user, "live-password-5", json!({"masterarn": master})))
+        .await;
+    env.start(&arn).await;
+    let at_master = env.pg_value(&master_user, "hand-staged-7", json!({"masterarn": master}));
+    let token = stage_pending(&env, &arn, &at_master).await;
+    let err = env.step("setSecret", &arn, &token).await.unwrap_err().to_string();
+    assert!(err.contains("master"), "{err}");
+    assert!(
+        env.logs_in(&env.pg_value(&master_user, "master-password-6", json!({})))
+            .await,
+        "the master's password is unchanged"
+    );
+}
+
 #[tokio::test]
 async fn a_generic_secret_rotates_its_field() {
     let env = Env::new().await;
@@ -481,6 +586,47 @@ async fn the_previous_password_is_tried_with_the_current_connection_settings_onl
         env.step(step, &arn, &token).await.unwrap();
     }
     assert!(env.logs_in(&env.value(&arn, "AWSCURRENT").await.unwrap()).await);
+}
+
+/// When the current password is refused and the previous one fails for another reason (here the
+/// role may not log in at all), the error names both attempts; it does not send the operator to
+/// reset a password that is fine.
+#[tokio::test]
+async fn a_fallback_that_fails_for_another_reason_than_the_password_says_so() {
+    let env = Env::new().await;
+    let user = pg_name("nologin");
+    env.role(&user, "first-password-14").await;
+    let arn = env
+        .secret(&env.pg_value(&user, "first-password-14", json!({})))
+        .await;
+    env.sm
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(env.pg_value(&user, "changed-by-hand-14", json!({})))
+        .send()
+        .await
+        .unwrap();
+    let admin = env
+        .stack
+        .pg_connect(&env.stack.pg_host, &env.stack.pg_user, &env.stack.pg_password)
+        .await
+        .unwrap();
+    as_admin(&admin, "ALTER ROLE %I NOLOGIN", &user).await;
+    let token = env.start(&arn).await;
+    env.step("createSecret", &arn, &token).await.unwrap();
+
+    let err = env.step("setSecret", &arn, &token).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, RotateError::FallbackFailed { .. }), "{text}");
+    assert!(
+        text.contains("28P01") && text.contains("not permitted to log in"),
+        "both attempts are named: {text}"
+    );
+    assert!(!text.contains("no label"), "{text}");
+    assert!(
+        !text.contains("first-password-14") && !text.contains("changed-by-hand-14"),
+        "{text}"
+    );
 }
 
 /// Runs `format(template, name)` and executes the result on `client` (quotes in `template` doubled).
@@ -742,6 +888,49 @@ async fn an_unreadable_ca_bundle_fails_at_cold_start_naming_the_variable() {
         err.contains("PG_CA_BUNDLE") && err.contains("/nonexistent/ca.pem"),
         "{err}"
     );
+}
+
+/// `PG_CA_BUNDLE=rds` trusts the compiled-in RDS authorities and nothing else: the stack's server,
+/// whose certificate the local test CA signed, is refused under verify-full and left unchanged.
+#[tokio::test]
+async fn pg_ca_bundle_rds_trusts_the_rds_authorities_only() {
+    let env = Env::new().await;
+    let config = Config::from_vars(&ops_shared::Vars::from_pairs([("PG_CA_BUNDLE", "rds")])).unwrap();
+    let deps = secret_rotator::Deps::connect(&config)
+        .await
+        .unwrap_or_else(|e| panic!("PG_CA_BUNDLE=rds needs no file: {e}"));
+    let user = pg_name("rdsca");
+    env.role(&user, "first-password-8").await;
+    let value = env.pg_value(&user, "first-password-8", json!({}));
+    let arn = env.secret(&value).await;
+    let token = env.start(&arn).await;
+    env.step("createSecret", &arn, &token).await.unwrap();
+    let event =
+        RotationEvent::parse(&json!({"Step": "setSecret", "SecretId": arn, "ClientRequestToken": token}))
+            .unwrap();
+    let err = Rotator {
+        store: &env.store,
+        db: &deps.db,
+        config: &config,
+    }
+    .run(
+        &event,
+        tokio::time::Instant::now() + std::time::Duration::from_secs(30),
+    )
+    .await
+    .expect_err("the local CA is not an RDS authority");
+    let text = err.to_string();
+    assert!(text.to_lowercase().contains("certificate"), "{text}");
+    assert!(
+        text.contains("PG_CA_BUNDLE") && text.contains("global-bundle.pem"),
+        "{text}"
+    );
+    assert!(!ops_shared::Retryable::retryable(&err), "{text}");
+    assert!(env
+        .stack
+        .pg_connect(&env.stack.pg_host, &user, "first-password-8")
+        .await
+        .is_ok());
 }
 
 #[tokio::test]

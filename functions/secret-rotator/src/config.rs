@@ -1,12 +1,12 @@
 //! secret-rotator's configuration, read once at cold start. The README's table follows this file.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use ops_shared::Vars;
 
 use crate::error::RotateError;
 use crate::store::PasswordPolicy;
+use crate::trust::CaBundle;
 
 /// Characters that break connection strings and shell quoting: `:/@"'\` and space.
 pub const DEFAULT_EXCLUDE_CHARACTERS: &str = ":/@\"'\\ ";
@@ -14,8 +14,9 @@ pub const DEFAULT_EXCLUDE_CHARACTERS: &str = ":/@\"'\\ ";
 #[derive(Debug, Clone)]
 pub struct Config {
     pub password_policy: PasswordPolicy,
-    /// `PG_CA_BUNDLE`: PEM file of the CAs that sign database certificates; system roots when unset.
-    pub ca_bundle: Option<PathBuf>,
+    /// `PG_CA_BUNDLE`: a PEM file of the CAs that sign database certificates, or `rds`; unset, the
+    /// system's roots (and the RDS authorities for hosts under `.rds.amazonaws.com`).
+    pub ca_bundle: CaBundle,
     /// `PG_CONNECT_TIMEOUT` (5s).
     pub connect_timeout: Duration,
     /// `ALLOWED_SECRET_ARNS`: when set, the only secrets this rotator accepts.
@@ -48,7 +49,7 @@ impl Config {
                 exclude_lowercase: vars.bool("EXCLUDE_LOWERCASE", false)?,
                 require_each_included_type: vars.bool("REQUIRE_EACH_INCLUDED_TYPE", true)?,
             },
-            ca_bundle: vars.optional("PG_CA_BUNDLE").map(PathBuf::from),
+            ca_bundle: CaBundle::parse(vars.optional("PG_CA_BUNDLE").as_deref()),
             connect_timeout: vars.duration("PG_CONNECT_TIMEOUT", "5s")?,
             allowed_secret_arns: vars.list("ALLOWED_SECRET_ARNS"),
         })
@@ -71,7 +72,7 @@ mod tests {
         assert!(c.password_policy.require_each_included_type);
         assert!(!c.password_policy.exclude_punctuation);
         assert_eq!(c.connect_timeout, Duration::from_secs(5));
-        assert!(c.allowed_secret_arns.is_empty() && c.ca_bundle.is_none());
+        assert!(c.allowed_secret_arns.is_empty() && c.ca_bundle == CaBundle::Default);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod secretsmanager;
 pub mod store;
 #[cfg(test)]
 mod tests;
+pub mod trust;
 
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -37,11 +38,11 @@ impl Deps {
             RotateError::Config(ops_shared::SharedError::Config {
                 var: "PG_CA_BUNDLE".into(),
                 problem,
-                expected: "the path of a PEM file with the CA certificates of the database server".into(),
+                expected: "the path of a PEM file with the CA certificates of the database server, or `rds`"
+                    .into(),
             })
         };
-        let roots = postgres::roots(config.ca_bundle.as_deref()).map_err(bad_bundle)?;
-        let db = Postgres::new(roots, config.connect_timeout).map_err(bad_bundle)?;
+        let db = Postgres::new(&config.ca_bundle, config.connect_timeout).map_err(bad_bundle)?;
         let aws = ops_shared::aws::load().await;
         Ok(Self {
             store: SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws)),

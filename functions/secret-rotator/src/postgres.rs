@@ -1,13 +1,12 @@
 //! The PostgreSQL adapter of [`Database`]: tokio-postgres over rustls.
 //!
 //! `sslmode` is honoured exactly and never weakened: `verify-full` checks the certificate chain
-//! against `PG_CA_BUNDLE` (or the system's roots) and the host name; `require` encrypts without
+//! against the roots of [`CaBundle`] and the host name; `require` encrypts without
 //! verifying; `disable` is plaintext. A server that does not offer TLS fails `require` and
 //! `verify-full`, it is never retried in plaintext.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,9 +22,13 @@ use tokio_postgres::error::SqlState;
 
 use crate::database::{Database, DbError, RoleChange, Session, Target};
 use crate::secret_value::SslMode;
+use crate::trust::{self, CaBundle};
 
 pub struct Postgres {
     verified: ClientConfig,
+    /// For RDS hosts when no bundle is set; built on first use, as most rotators never need it.
+    rds: OnceLock<Result<ClientConfig, String>>,
+    bundle: CaBundle,
     unverified: ClientConfig,
     connect_timeout: Duration,
     interruption: Option<Arc<Interruption>>,
@@ -77,45 +80,35 @@ fn client_config(roots: RootCertStore) -> Result<ClientConfig, String> {
         .with_no_client_auth())
 }
 
-/// Reads the CA bundle: `PG_CA_BUNDLE` when set, the system's roots otherwise.
-pub fn roots(ca_bundle: Option<&Path>) -> Result<RootCertStore, String> {
-    let mut roots = RootCertStore::empty();
-    match ca_bundle {
-        Some(path) => {
-            let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-                let cert = cert.map_err(|e| format!("{} is not PEM: {e}", path.display()))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("{} holds an unusable certificate: {e}", path.display()))?;
-            }
-            if roots.is_empty() {
-                return Err(format!("{} holds no certificate", path.display()));
-            }
-        }
-        None => {
-            let found = rustls_native_certs::load_native_certs();
-            for cert in found.certs {
-                let _ = roots.add(cert);
-            }
-        }
-    }
-    Ok(roots)
-}
-
 impl Postgres {
-    pub fn new(roots: RootCertStore, connect_timeout: Duration) -> Result<Self, String> {
-        let verified = client_config(roots)?;
+    /// Reads the bundle's roots now, so an unusable `PG_CA_BUNDLE` fails the cold start.
+    pub fn new(bundle: &CaBundle, connect_timeout: Duration) -> Result<Self, String> {
+        let verified = client_config(bundle.roots()?)?;
         let mut unverified = client_config(RootCertStore::empty())?;
         unverified
             .dangerous()
             .set_certificate_verifier(Arc::new(EncryptOnly(provider())));
         Ok(Self {
             verified,
+            rds: OnceLock::new(),
+            bundle: bundle.clone(),
             unverified,
             connect_timeout,
             interruption: None,
         })
+    }
+
+    /// A refused certificate from RDS most often means a region newer than the compiled-in bundle.
+    fn explain_certificate(&self, mut e: DbError, target: &Target) -> DbError {
+        let rds = self.bundle == CaBundle::Rds || self.bundle.rds_for(&target.host);
+        if rds && target.sslmode == SslMode::VerifyFull && e.reason.contains("certificate") {
+            e.reason.push_str(
+                "; it was checked against the RDS authorities compiled in (see the rotator's README): \
+                 for a region newer than that bundle, set PG_CA_BUNDLE to the path of AWS's \
+                 global-bundle.pem",
+            );
+        }
+        e
     }
 
     /// Arms a crash after the given write (crash-consistency tests only).
@@ -143,21 +136,27 @@ impl Database for Postgres {
             .dbname(&target.dbname)
             .application_name("ops-lambdas-secret-rotator")
             .connect_timeout(self.connect_timeout);
+        let tls = match target.sslmode {
+            SslMode::Disable => None,
+            SslMode::VerifyFull if self.bundle.rds_for(&target.host) => Some(
+                self.rds
+                    .get_or_init(|| client_config(trust::rds_roots()?))
+                    .as_ref()
+                    .map_err(|e| DbError::other(e.clone(), false))?,
+            ),
+            SslMode::VerifyFull => Some(&self.verified),
+            SslMode::Require => Some(&self.unverified),
+        };
         let connecting = async {
-            match target.sslmode {
-                SslMode::Disable => {
+            match tls {
+                None => {
                     config.ssl_mode(PgSslMode::Disable);
                     let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
                     tokio::spawn(connection);
                     Ok(client)
                 }
-                mode => {
+                Some(tls) => {
                     config.ssl_mode(PgSslMode::Require);
-                    let tls = if mode == SslMode::VerifyFull {
-                        &self.verified
-                    } else {
-                        &self.unverified
-                    };
                     let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls.clone());
                     let (client, connection) = config.connect(connector).await?;
                     tokio::spawn(connection);
@@ -165,7 +164,9 @@ impl Database for Postgres {
                 }
             }
         };
-        let client = bounded(deadline, connecting).await?;
+        let client = bounded(deadline, connecting)
+            .await
+            .map_err(|e| self.explain_certificate(e, target))?;
         Ok(Box::new(PgSession {
             client,
             deadline,
