@@ -60,7 +60,7 @@ impl Env {
     }
 
     fn db(&self) -> Postgres {
-        Postgres::new(&self.config.ca_bundle, self.config.connect_timeout).unwrap()
+        Postgres::new(&self.config).unwrap()
     }
 
     /// A login role with a password, made by the stack's superuser.
@@ -629,6 +629,33 @@ async fn a_fallback_that_fails_for_another_reason_than_the_password_says_so() {
     );
 }
 
+/// A server storing md5 passwords is refused unless PG_ALLOW_MD5 says to accept that the md5
+/// verifier logs in as well as the password does; nothing is changed.
+#[tokio::test]
+async fn an_md5_server_is_refused_without_pg_allow_md5_and_nothing_changes() {
+    let env = Env::new().await;
+    let user = pg_name("md5");
+    env.role(&user, "first-password-15").await;
+    let admin = env
+        .stack
+        .pg_connect(&env.stack.pg_host, &env.stack.pg_user, &env.stack.pg_password)
+        .await
+        .unwrap();
+    as_admin(&admin, "ALTER ROLE %I SET password_encryption = ''md5''", &user).await;
+    let value = env.pg_value(&user, "first-password-15", json!({}));
+    let arn = env.secret(&value).await;
+    let token = env.start(&arn).await;
+    env.step("createSecret", &arn, &token).await.unwrap();
+    let err = env.step("setSecret", &arn, &token).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("md5") && text.contains("PG_ALLOW_MD5=true"),
+        "{text}"
+    );
+    assert!(!ops_shared::Retryable::retryable(&err), "{text}");
+    assert!(env.logs_in(&value).await, "the password is unchanged");
+}
+
 /// Runs `format(template, name)` and executes the result on `client` (quotes in `template` doubled).
 async fn as_admin(client: &tokio_postgres::Client, template: &str, name: &str) {
     let sql: String = client
@@ -890,10 +917,11 @@ async fn an_unreadable_ca_bundle_fails_at_cold_start_naming_the_variable() {
     );
 }
 
-/// `PG_CA_BUNDLE=rds` trusts the compiled-in RDS authorities and nothing else: the stack's server,
-/// whose certificate the local test CA signed, is refused under verify-full and left unchanged.
+/// `PG_CA_BUNDLE=rds` trusts the compiled-in RDS authorities and the system's roots, not a private
+/// CA: the stack's server, whose certificate the local test CA signed, is refused under verify-full
+/// and left unchanged.
 #[tokio::test]
-async fn pg_ca_bundle_rds_trusts_the_rds_authorities_only() {
+async fn pg_ca_bundle_rds_trusts_the_rds_and_public_authorities_not_a_private_ca() {
     let env = Env::new().await;
     let config = Config::from_vars(&ops_shared::Vars::from_pairs([("PG_CA_BUNDLE", "rds")])).unwrap();
     let deps = secret_rotator::Deps::connect(&config)
@@ -922,7 +950,7 @@ async fn pg_ca_bundle_rds_trusts_the_rds_authorities_only() {
     let text = err.to_string();
     assert!(text.to_lowercase().contains("certificate"), "{text}");
     assert!(
-        text.contains("PG_CA_BUNDLE") && text.contains("global-bundle.pem"),
+        text.contains("PG_CA_BUNDLE") && text.contains("that region's bundle"),
         "{text}"
     );
     assert!(!ops_shared::Retryable::retryable(&err), "{text}");

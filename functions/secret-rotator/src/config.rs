@@ -17,6 +17,8 @@ pub struct Config {
     /// `PG_CA_BUNDLE`: a PEM file of the CAs that sign database certificates, or `rds`; unset, the
     /// system's roots (and the RDS authorities for hosts under `.rds.amazonaws.com`).
     pub ca_bundle: CaBundle,
+    /// `PG_ALLOW_MD5` (false): rotate on servers whose password_encryption is md5.
+    pub allow_md5: bool,
     /// `PG_CONNECT_TIMEOUT` (5s).
     pub connect_timeout: Duration,
     /// `ALLOWED_SECRET_ARNS`: when set, the only secrets this rotator accepts.
@@ -50,6 +52,7 @@ impl Config {
                 require_each_included_type: vars.bool("REQUIRE_EACH_INCLUDED_TYPE", true)?,
             },
             ca_bundle: CaBundle::parse(vars.optional("PG_CA_BUNDLE").as_deref()),
+            allow_md5: vars.bool("PG_ALLOW_MD5", false)?,
             connect_timeout: vars.duration("PG_CONNECT_TIMEOUT", "5s")?,
             allowed_secret_arns: vars.list("ALLOWED_SECRET_ARNS"),
         })

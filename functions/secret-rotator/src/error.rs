@@ -52,13 +52,12 @@ pub enum RotateError {
     #[error("the pending {field} of secret {secret} differs from the current one: a rotation changes only the password (and, with alternating users, which of the two users); nothing was changed, start a new rotation")]
     Mismatch { secret: String, field: &'static str },
 
-    #[error("the pending user of secret {secret} is {found}, but an alternating-users rotation from {current} may only change {expected}{why}; nothing was changed: remove AWSPENDING and start a new rotation")]
+    #[error("the pending user of secret {secret} is {found}, but an alternating-users rotation from {current} may only change {expected}{why}; nothing was changed: {advice}", expected = crate::secret_value::alternate_user(current), why = problem.why(current), advice = problem.advice(current, found))]
     WrongAlternate {
         secret: String,
         current: String,
-        expected: String,
         found: String,
-        why: String,
+        problem: AlternateProblem,
     },
 
     #[error("the alternate user name {name} is {len} bytes, over PostgreSQL's 63-byte limit: shorten the user name in secret {secret}")]
@@ -138,6 +137,46 @@ impl std::fmt::Display for Credential {
             Self::Pending => "pending (AWSPENDING)",
             Self::Master => "master",
         })
+    }
+}
+
+/// Why a pending user is not the one an alternating-users rotation may change; a new rotation
+/// fixes a wrong pending name, not a role conflict, so the advice differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlternateProblem {
+    /// Another name than the current user's alternate.
+    NotTheAlternate,
+    /// The current user itself (AWSPENDING staged by hand as a copy of AWSCURRENT).
+    CurrentUser,
+    /// The master secret's user.
+    MasterUser,
+    /// A role of the alternate's name that is granted neither to nor from the current user.
+    Stranger,
+}
+
+impl AlternateProblem {
+    fn why(&self, current: &str) -> String {
+        match self {
+            Self::NotTheAlternate => String::new(),
+            Self::CurrentUser => ", never the user the application is logged in as".into(),
+            Self::MasterUser => ", never the master user".into(),
+            Self::Stranger => format!(
+                ", and that role exists without being granted to or from {current}: it is not this pair's"
+            ),
+        }
+    }
+
+    fn advice(&self, current: &str, found: &str) -> String {
+        match self {
+            Self::NotTheAlternate | Self::CurrentUser => "remove AWSPENDING and start a new rotation".into(),
+            Self::MasterUser => format!(
+                "point masterarn at a secret whose user is not {found}, or rename the application's user"
+            ),
+            Self::Stranger => format!(
+                "if {found} is {current}'s alternate, GRANT {current} TO {found}; otherwise rename or drop \
+                 {found}, or rename the application's user"
+            ),
+        }
     }
 }
 

@@ -42,7 +42,7 @@ impl Deps {
                     .into(),
             })
         };
-        let db = Postgres::new(&config.ca_bundle, config.connect_timeout).map_err(bad_bundle)?;
+        let db = Postgres::new(config).map_err(bad_bundle)?;
         let aws = ops_shared::aws::load().await;
         Ok(Self {
             store: SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws)),

@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres::error::SqlState;
 
+use crate::config::Config;
 use crate::database::{Database, DbError, RoleChange, Session, Target};
 use crate::secret_value::SslMode;
 use crate::trust::{self, CaBundle};
@@ -29,6 +30,7 @@ pub struct Postgres {
     /// For RDS hosts when no bundle is set; built on first use, as most rotators never need it.
     rds: OnceLock<Result<ClientConfig, String>>,
     bundle: CaBundle,
+    allow_md5: bool,
     unverified: ClientConfig,
     connect_timeout: Duration,
     interruption: Option<Arc<Interruption>>,
@@ -82,7 +84,8 @@ fn client_config(roots: RootCertStore) -> Result<ClientConfig, String> {
 
 impl Postgres {
     /// Reads the bundle's roots now, so an unusable `PG_CA_BUNDLE` fails the cold start.
-    pub fn new(bundle: &CaBundle, connect_timeout: Duration) -> Result<Self, String> {
+    pub fn new(config: &Config) -> Result<Self, String> {
+        let (bundle, connect_timeout) = (&config.ca_bundle, config.connect_timeout);
         let verified = client_config(bundle.roots()?)?;
         let mut unverified = client_config(RootCertStore::empty())?;
         unverified
@@ -92,6 +95,7 @@ impl Postgres {
             verified,
             rds: OnceLock::new(),
             bundle: bundle.clone(),
+            allow_md5: config.allow_md5,
             unverified,
             connect_timeout,
             interruption: None,
@@ -103,9 +107,9 @@ impl Postgres {
         let rds = self.bundle == CaBundle::Rds || self.bundle.rds_for(&target.host);
         if rds && target.sslmode == SslMode::VerifyFull && e.reason.contains("certificate") {
             e.reason.push_str(
-                "; it was checked against the RDS authorities compiled in (see the rotator's README): \
-                 for a region newer than that bundle, set PG_CA_BUNDLE to the path of AWS's \
-                 global-bundle.pem",
+                "; it was checked against the RDS authorities compiled in and the system's roots \
+                 (see the rotator's README): for a region that bundle lacks (a newer region, \
+                 GovCloud, China), set PG_CA_BUNDLE to the path of that region's bundle from AWS",
             );
         }
         e
@@ -140,7 +144,7 @@ impl Database for Postgres {
             SslMode::Disable => None,
             SslMode::VerifyFull if self.bundle.rds_for(&target.host) => Some(
                 self.rds
-                    .get_or_init(|| client_config(trust::rds_roots()?))
+                    .get_or_init(|| client_config(trust::rds_and_system_roots()?))
                     .as_ref()
                     .map_err(|e| DbError::other(e.clone(), false))?,
             ),
@@ -170,6 +174,7 @@ impl Database for Postgres {
         Ok(Box::new(PgSession {
             client,
             deadline,
+            allow_md5: self.allow_md5,
             interruption: self.interruption.clone(),
         }))
     }
@@ -178,6 +183,7 @@ impl Database for Postgres {
 struct PgSession {
     client: tokio_postgres::Client,
     deadline: Instant,
+    allow_md5: bool,
     interruption: Option<Arc<Interruption>>,
 }
 
@@ -229,7 +235,7 @@ impl Session for PgSession {
             tx.query_one("SELECT current_setting('password_encryption')", &[]),
         )
         .await?;
-        let hashing = Hashing::from_setting(&row.get::<_, String>(0))?;
+        let hashing = Hashing::from_setting(&row.get::<_, String>(0), self.allow_md5)?;
         for change in changes {
             let (template, args): (&str, [String; 2]) = match change {
                 RoleChange::SetPassword { role, password } => (
@@ -269,11 +275,21 @@ enum Hashing {
 }
 
 impl Hashing {
-    fn from_setting(setting: &str) -> Result<Self, DbError> {
+    /// md5 only when `allow_md5`: under md5 authentication the md5 verifier logs in as well as the
+    /// password does, and the statement that carries it reaches the server log when it is logged.
+    fn from_setting(setting: &str, allow_md5: bool) -> Result<Self, DbError> {
         match setting {
             "scram-sha-256" => Ok(Self::Scram),
             // `on` is PostgreSQL 9's spelling of md5.
-            "md5" | "on" => Ok(Self::Md5),
+            "md5" | "on" if allow_md5 => Ok(Self::Md5),
+            "md5" | "on" => Err(DbError::other(
+                "the server's password_encryption is md5: an md5 verifier is as good as the password \
+                 for md5 logins, and any logged ALTER ROLE would put it in the server's log. Move the \
+                 server to scram-sha-256 (password_encryption, then pg_hba), or set PG_ALLOW_MD5=true \
+                 on the rotator to accept that risk"
+                    .to_string(),
+                false,
+            )),
             other => Err(DbError::other(
                 format!(
                     "the server's password_encryption is {:?}, which would store the password as \
@@ -371,17 +387,26 @@ mod tests {
     #[test]
     fn the_verifier_follows_the_servers_password_encryption() {
         let password = SecretString::from("correct horse battery staple");
-        let scram = Hashing::from_setting("scram-sha-256")
+        let scram = Hashing::from_setting("scram-sha-256", false)
             .unwrap()
             .verifier("app", &password);
         assert!(scram.starts_with("SCRAM-SHA-256$4096:"), "{scram}");
-        let md5 = Hashing::from_setting("md5").unwrap().verifier("app", &password);
+        let md5 = Hashing::from_setting("md5", true)
+            .unwrap()
+            .verifier("app", &password);
         assert!(md5.starts_with("md5") && md5.len() == 35, "{md5}");
-        assert_eq!(Hashing::from_setting("on").unwrap(), Hashing::Md5);
+        assert_eq!(Hashing::from_setting("on", true).unwrap(), Hashing::Md5);
         for verifier in [scram, md5] {
             assert!(!verifier.contains("horse"), "{verifier}");
         }
-        let refused = Hashing::from_setting("off").unwrap_err();
+        let md5_refused = Hashing::from_setting("md5", false).unwrap_err();
+        assert!(
+            md5_refused.reason.contains("PG_ALLOW_MD5=true"),
+            "{}",
+            md5_refused.reason
+        );
+        assert!(!md5_refused.retryable);
+        let refused = Hashing::from_setting("off", true).unwrap_err();
         assert!(
             !refused.retryable && refused.reason.contains("scram-sha-256"),
             "{refused:?}"

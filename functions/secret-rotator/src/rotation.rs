@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::database::{Database, RoleChange, Session, Target};
-use crate::error::{Credential, RotateError};
+use crate::error::{AlternateProblem, Credential, RotateError};
 use crate::event::{RotationEvent, Step};
 use crate::secret_value::{self, classify, PgCredentials, Problem, SecretKind, MAX_IDENTIFIER_BYTES};
 use crate::store::{Description, SecretStore, CURRENT, PENDING, PREVIOUS};
@@ -196,16 +196,22 @@ impl Rotator<'_> {
                 return Err(RotateError::WrongAlternate {
                     secret: secret.into(),
                     current: current.username.clone(),
-                    expected,
                     found: pending.username.clone(),
-                    why: if pending.username == current.username {
-                        ", never the user the application is logged in as".into()
+                    problem: if pending.username == current.username {
+                        AlternateProblem::CurrentUser
                     } else {
-                        String::new()
+                        AlternateProblem::NotTheAlternate
                     },
                 });
             }
         }
+        // Also before any connection: the pending login below would otherwise accept a pending
+        // value holding the master's own credentials, and finishSecret would hand them to the
+        // application.
+        let master = match &current.masterarn {
+            Some(arn) => Some((arn.as_str(), self.master(secret, arn, &current, &pending).await?)),
+            None => None,
+        };
         if self
             .login(secret, Credential::Pending, &pending, deadline)
             .await
@@ -213,13 +219,53 @@ impl Rotator<'_> {
         {
             return Ok("the database already accepts the pending value");
         }
-        match &current.masterarn {
+        match master {
             None => self.set_single_user(secret, &current, &pending, deadline).await,
-            Some(master) => {
-                self.set_alternating(secret, master, &current, &pending, deadline)
+            Some((arn, master)) => {
+                self.set_alternating(secret, arn, &master, &current, &pending, deadline)
                     .await
             }
         }
+    }
+
+    /// The master credentials to log in with: the master secret's user and password, over
+    /// AWSCURRENT's host, port and TLS settings, so the strongest credential never travels over a
+    /// channel weaker than the application's, or to another server.
+    async fn master(
+        &self,
+        secret: &str,
+        master_arn: &str,
+        current: &PgCredentials,
+        pending: &PgCredentials,
+    ) -> Result<PgCredentials, RotateError> {
+        let master_value = self
+            .store
+            .value_at_stage(master_arn, CURRENT)
+            .await?
+            .ok_or_else(|| RotateError::MissingValue {
+                secret: master_arn.into(),
+                stage: CURRENT.into(),
+                hint: format!("masterarn of {secret} must name a secret with a value"),
+            })?;
+        let master = PgCredentials::parse(&master_value).map_err(|p| bad(master_arn, CURRENT, p))?;
+        // The confused deputy: the master's own password must never be what a rotation changes.
+        if pending.username == master.username {
+            return Err(RotateError::WrongAlternate {
+                secret: secret.into(),
+                current: current.username.clone(),
+                found: pending.username.clone(),
+                problem: AlternateProblem::MasterUser,
+            });
+        }
+        if master.host != current.host {
+            return Err(RotateError::MasterHostMismatch {
+                secret: secret.into(),
+                master: master_arn.into(),
+                master_host: master.host,
+                host: current.host.clone(),
+            });
+        }
+        Ok(current.as_user(&master.username, master.password.clone(), &master.dbname))
     }
 
     async fn set_single_user(
@@ -304,6 +350,7 @@ impl Rotator<'_> {
         &self,
         secret: &str,
         master_arn: &str,
+        master: &PgCredentials,
         current: &PgCredentials,
         pending: &PgCredentials,
         deadline: Instant,
@@ -314,36 +361,8 @@ impl Rotator<'_> {
             .check()
             .await
             .map_err(|e| login_error(secret, Credential::Current, current, e))?;
-        let master_value = self
-            .store
-            .value_at_stage(master_arn, CURRENT)
-            .await?
-            .ok_or_else(|| RotateError::MissingValue {
-                secret: master_arn.into(),
-                stage: CURRENT.into(),
-                hint: format!("masterarn of {secret} must name a secret with a value"),
-            })?;
-        let master = PgCredentials::parse(&master_value).map_err(|p| bad(master_arn, CURRENT, p))?;
-        // The confused deputy: the master's own password must never be what a rotation changes.
-        if pending.username == master.username {
-            return Err(RotateError::WrongAlternate {
-                secret: secret.into(),
-                current: current.username.clone(),
-                expected: secret_value::alternate_user(&current.username),
-                found: pending.username.clone(),
-                why: ", never the master user".into(),
-            });
-        }
-        if master.host != current.host {
-            return Err(RotateError::MasterHostMismatch {
-                secret: secret.into(),
-                master: master_arn.into(),
-                master_host: master.host,
-                host: current.host.clone(),
-            });
-        }
         let mut session = self
-            .login(master_arn, Credential::Master, &master, deadline)
+            .login(master_arn, Credential::Master, master, deadline)
             .await?;
         let db_error = |e: crate::database::DbError| RotateError::Database {
             credential: Credential::Master,
@@ -365,12 +384,8 @@ impl Rotator<'_> {
             return Err(RotateError::WrongAlternate {
                 secret: secret.into(),
                 current: current.username.clone(),
-                expected: pending.username.clone(),
                 found: pending.username.clone(),
-                why: format!(
-                    ", and that role exists without being granted to or from {}: it is not this pair's",
-                    current.username
-                ),
+                problem: AlternateProblem::Stranger,
             });
         }
         let changes = if exists {

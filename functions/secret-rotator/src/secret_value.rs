@@ -155,6 +155,16 @@ impl PgCredentials {
         }
     }
 
+    /// Another login over the same host, port and TLS settings (the master's, for alternating users).
+    pub fn as_user(&self, username: &str, password: SecretString, dbname: &str) -> Self {
+        Self {
+            username: username.to_string(),
+            password,
+            dbname: dbname.to_string(),
+            ..self.clone()
+        }
+    }
+
     /// The same secret with a new password (and, for alternating users, a new user name).
     pub fn with(&self, username: &str, password: &SecretString) -> SecretString {
         let mut fields = self.fields.clone();

@@ -15,6 +15,7 @@ use crate::database::{Database, DbError, RoleChange, Session, Target};
 use crate::error::RotateError;
 use crate::event::RotationEvent;
 use crate::rotation::Rotator;
+use crate::secret_value::SslMode;
 use crate::store::{Description, PasswordPolicy, SecretStore, CURRENT, PENDING, PREVIOUS};
 use ops_shared::Vars;
 
@@ -164,6 +165,8 @@ struct FakeDb {
     roles: Roles,
     /// Logins attempted, to prove a refusal came before any connection.
     connects: Mutex<usize>,
+    /// Where each login went, and as whom.
+    targets: Mutex<Vec<(Target, String)>>,
     /// Refuse every login for a reason other than the password (pg_hba, TLS), when set.
     refuse_all: Mutex<Option<String>>,
 }
@@ -205,12 +208,16 @@ struct FakeSession(Roles);
 impl Database for FakeDb {
     async fn connect(
         &self,
-        _: &Target,
+        target: &Target,
         user: &str,
         password: &SecretString,
         _: Instant,
     ) -> Result<Box<dyn Session>, DbError> {
         *self.connects.lock().unwrap() += 1;
+        self.targets
+            .lock()
+            .unwrap()
+            .push((target.clone(), user.to_string()));
         if let Some(reason) = self.refuse_all.lock().unwrap().clone() {
             return Err(DbError::other(reason, false));
         }
@@ -461,7 +468,38 @@ async fn alternating_users_never_change_the_current_or_the_master_user() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("never the master user"), "{err}");
+    assert!(err.to_string().contains("point masterarn at"), "{err}");
     assert_eq!(db.password("svc_clone").as_deref(), Some("m0"));
+    assert_eq!(
+        *db.connects.lock().unwrap(),
+        0,
+        "refused before the pending login could accept the master's credentials"
+    );
+}
+
+#[tokio::test]
+async fn the_master_logs_in_over_the_current_values_port_and_tls_never_its_own() {
+    let db = FakeDb::with(&[("app", "p0"), ("master", "m0")]);
+    let (store, cfg) = (MemStore::default(), config());
+    store.add(
+        "master",
+        &pg(
+            "master",
+            "m0",
+            json!({"port": 6543, "sslmode": "disable", "dbname": "postgres"}),
+        ),
+    );
+    store.add("s", &pg("app", "p0", json!({"masterarn": "master"})));
+    rotate(&store, &db, &cfg, "s", "t1").await;
+    let targets = db.targets.lock().unwrap().clone();
+    let (target, _) = targets
+        .iter()
+        .find(|(_, user)| user == "master")
+        .expect("the master logged in");
+    assert_eq!(target.port, 5432);
+    assert_eq!(target.sslmode, SslMode::VerifyFull);
+    assert_eq!(target.host, "db.internal");
+    assert_eq!(target.dbname, "postgres", "the master's own database");
 }
 
 #[tokio::test]

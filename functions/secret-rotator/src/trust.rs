@@ -4,7 +4,8 @@
 //! The RDS authorities are not in any system store, so without them `verify-full` against RDS fails
 //! once deployed. They are compiled in from `rds-ca/rds-ca-bundle.pem` (its header says where it
 //! came from and when; `rds-ca/refresh.sh` regenerates it), and used for `PG_CA_BUNDLE=rds`, or for a
-//! host under `.rds.amazonaws.com` when `PG_CA_BUNDLE` is unset.
+//! host under `.rds.amazonaws.com` when `PG_CA_BUNDLE` is unset. They come with the system's roots:
+//! RDS Proxy endpoints share the suffix but serve ACM certificates under Amazon Root CA 1–4.
 
 use std::path::PathBuf;
 
@@ -17,7 +18,7 @@ const RDS_BUNDLE: &[u8] = include_bytes!("../rds-ca/rds-ca-bundle.pem");
 pub enum CaBundle {
     /// Unset: the system's roots, and the RDS authorities for RDS hosts.
     Default,
-    /// `rds`: the RDS authorities for every host.
+    /// `rds`: the RDS authorities and the system's roots, for every host.
     Rds,
     /// A PEM file.
     File(PathBuf),
@@ -36,7 +37,7 @@ impl CaBundle {
     pub fn roots(&self) -> Result<RootCertStore, String> {
         match self {
             Self::Default => Ok(system_roots()),
-            Self::Rds => rds_roots(),
+            Self::Rds => rds_and_system_roots(),
             Self::File(path) => {
                 let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
                 pem_roots(&pem, &path.display().to_string())
@@ -44,7 +45,7 @@ impl CaBundle {
         }
     }
 
-    /// Whether `host` is checked against the compiled-in RDS authorities rather than [`Self::roots`].
+    /// Whether `host` is checked against [`rds_and_system_roots`] rather than [`Self::roots`].
     pub fn rds_for(&self, host: &str) -> bool {
         *self == Self::Default && is_rds_host(host)
     }
@@ -58,6 +59,12 @@ pub fn is_rds_host(host: &str) -> bool {
 
 pub fn rds_roots() -> Result<RootCertStore, String> {
     pem_roots(RDS_BUNDLE, "the compiled-in RDS bundle")
+}
+
+pub fn rds_and_system_roots() -> Result<RootCertStore, String> {
+    let mut roots = rds_roots()?;
+    roots.roots.extend(system_roots().roots);
+    Ok(roots)
 }
 
 fn system_roots() -> RootCertStore {
@@ -140,6 +147,15 @@ mod tests {
         ] {
             assert!(!CaBundle::Default.rds_for(other), "{other}");
         }
+    }
+
+    #[test]
+    fn rds_hosts_also_trust_the_system_roots_for_rds_proxy() {
+        let rds = rds_roots().unwrap().len();
+        let system = system_roots().len();
+        assert!(system > 0, "the test machine has system roots");
+        assert_eq!(rds_and_system_roots().unwrap().len(), rds + system);
+        assert_eq!(CaBundle::Rds.roots().unwrap().len(), rds + system);
     }
 
     #[test]
