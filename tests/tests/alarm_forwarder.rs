@@ -60,7 +60,12 @@ async fn alarm_opens_one_incident_and_ok_resolves_it() {
         trigger["payload"]["component"],
         "AWS/ApplicationELB/HTTPCode_Target_5XX_Count"
     );
-    assert!(trigger["links"][0]["href"]
+    // The description's runbook comes first, then the console.
+    assert_eq!(
+        trigger["links"][0]["href"],
+        "https://wiki.example.com/runbooks/api-5xx"
+    );
+    assert!(trigger["links"][1]["href"]
         .as_str()
         .unwrap()
         .contains("#alarmsV2:alarm/api-5xx-rate"));

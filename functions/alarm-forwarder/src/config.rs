@@ -1,5 +1,6 @@
 //! alarm-forwarder's configuration, read once at cold start. The README's table follows this file.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ops_shared::Vars;
@@ -42,6 +43,8 @@ pub struct Config {
     pub max_attempts: u32,
     /// `AWS_REGION`: the region assumed for a notification that carries no alarm ARN.
     pub region: String,
+    /// `ACCOUNT_NAMES` (JSON `{"123456789012": "prod"}`): shown as `[prod]` before each summary.
+    pub account_names: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -112,8 +115,28 @@ impl Config {
             request_timeout: vars.duration("PAGERDUTY_TIMEOUT", "10s")?,
             max_attempts,
             region: vars.string("AWS_REGION", "us-east-1"),
+            account_names: account_names(vars.optional("ACCOUNT_NAMES").as_deref())?,
         })
     }
+}
+
+fn account_names(value: Option<&str>) -> Result<BTreeMap<String, String>, ForwardError> {
+    let expected = r#"a JSON object of account ids to names, e.g. {"123456789012": "prod"}"#;
+    let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(BTreeMap::new());
+    };
+    let names: BTreeMap<String, String> = serde_json::from_str(text)
+        .map_err(|_| config_error("ACCOUNT_NAMES", "is not such an object", expected))?;
+    if let Some((id, _)) = names.iter().find(|(id, name)| {
+        id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) || name.trim().is_empty()
+    }) {
+        return Err(config_error(
+            "ACCOUNT_NAMES",
+            &format!("has {id:?}, which is not a 12-digit account id with a name"),
+            expected,
+        ));
+    }
+    Ok(names)
 }
 
 fn config_error(var: &str, problem: &str, expected: &str) -> ForwardError {
@@ -162,6 +185,9 @@ mod tests {
             ("DEFAULT_SEVERITY", "sev1"),
             ("NON_ALARM_MESSAGES", "drop"),
             ("PAGERDUTY_MAX_ATTEMPTS", "0"),
+            ("ACCOUNT_NAMES", "prod"),
+            ("ACCOUNT_NAMES", r#"{"prod": "123456789012"}"#),
+            ("ACCOUNT_NAMES", r#"{"123456789012": ""}"#),
         ] {
             let err = config(&[base, (var, value)]).unwrap_err().to_string();
             assert!(err.contains(var), "{var}: {err}");
@@ -180,5 +206,20 @@ mod tests {
         assert_eq!(c.insufficient_data, InsufficientData::Resolve);
         assert_eq!(c.default_severity, Severity::Warning);
         assert_eq!(c.non_alarm, NonAlarm::Trigger);
+    }
+
+    #[test]
+    fn account_names_are_read() {
+        let c = config(&[
+            ("PAGERDUTY_ROUTING_KEY_SECRET", "s"),
+            (
+                "ACCOUNT_NAMES",
+                r#"{"123456789012": "prod", "210987654321": "staging"}"#,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.account_names["123456789012"], "prod");
+        let none = config(&[("PAGERDUTY_ROUTING_KEY_SECRET", "s"), ("ACCOUNT_NAMES", "")]).unwrap();
+        assert!(none.account_names.is_empty());
     }
 }

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::alarm::{AlarmChange, AlarmKind};
+use crate::aws_events::AwsEvent;
 use crate::severity::{self, Severity};
 use crate::sns::SnsMessage;
 
@@ -159,6 +160,62 @@ pub fn for_message(message: &SnsMessage, default_severity: Severity) -> PagerEve
         client: CLIENT,
         client_url: None,
         target: message.label(),
+    }
+}
+
+/// A Health event or rotation failure, with the summary and dedup key the event gives.
+pub fn for_aws_event(e: &AwsEvent, message: &SnsMessage, body: &str) -> PagerEvent {
+    let payload = (e.action == Action::Trigger).then(|| {
+        let details: Value = serde_json::from_str(body).unwrap_or_else(|_| json!({"message": body}));
+        let mut payload = Payload {
+            summary: cut(&e.summary, MAX_SUMMARY_CHARS),
+            source: e.source.clone(),
+            severity: e.severity,
+            timestamp: e.timestamp.clone(),
+            component: None,
+            group: None,
+            class: Some(e.class.to_string()),
+            custom_details: details,
+        };
+        fit_details(&mut payload, &e.dedup_key);
+        payload
+    });
+    PagerEvent {
+        event_action: e.action,
+        dedup_key: dedup_key(&e.dedup_key),
+        payload,
+        links: Vec::new(),
+        client: CLIENT,
+        client_url: None,
+        target: format!("{} ({})", e.class, message.label()),
+    }
+}
+
+/// Puts the runbook first among the links and in the custom details.
+pub fn with_runbook(event: &mut PagerEvent, url: &str) {
+    event.links.insert(
+        0,
+        Link {
+            href: url.to_string(),
+            text: "Runbook".to_string(),
+        },
+    );
+    if let Some(details) = event
+        .payload
+        .as_mut()
+        .and_then(|p| p.custom_details.as_object_mut())
+    {
+        details.insert("runbook".into(), Value::String(url.to_string()));
+    }
+}
+
+/// Says which account is on fire: `[prod] ` before the summary, `account_name` in the details.
+pub fn with_account_name(event: &mut PagerEvent, name: &str) {
+    if let Some(payload) = event.payload.as_mut() {
+        payload.summary = cut(&format!("[{name}] {}", payload.summary), MAX_SUMMARY_CHARS);
+        if let Some(details) = payload.custom_details.as_object_mut() {
+            details.insert("account_name".into(), Value::String(name.to_string()));
+        }
     }
 }
 
@@ -366,6 +423,29 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(note.contains("512 KB"), "{note}");
+    }
+
+    #[test]
+    fn a_runbook_is_the_first_link_and_in_the_details_and_the_account_leads_the_summary() {
+        let mut e = for_alarm(
+            &alarm("metric-alarm-ALARM.json"),
+            Action::Trigger,
+            Severity::Error,
+            "us-east-1",
+        );
+        with_runbook(&mut e, "https://wiki.example.com/rb");
+        with_account_name(&mut e, "prod");
+        assert_eq!(e.links[0].text, "Runbook");
+        assert_eq!(e.links[0].href, "https://wiki.example.com/rb");
+        assert_eq!(e.links.len(), 2, "the console link stays");
+        let p = e.payload.unwrap();
+        assert_eq!(p.custom_details["runbook"], "https://wiki.example.com/rb");
+        assert_eq!(p.custom_details["account_name"], "prod");
+        assert!(
+            p.summary.starts_with("[prod] ALARM: api-5xx-rate"),
+            "{}",
+            p.summary
+        );
     }
 
     #[test]

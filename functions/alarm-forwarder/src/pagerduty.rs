@@ -2,7 +2,9 @@
 //!
 //! Delivery follows PagerDuty's documented retry table: 202 is done; 400 is never retried (the
 //! event itself is wrong); 429, 5xx, timeouts and network errors are retried with exponential
-//! backoff and jitter, for as long as the attempt cap and the Lambda's remaining time allow.
+//! backoff and jitter, for as long as the attempt cap and the Lambda's remaining time allow. A
+//! `Retry-After` header (seconds) sets the next attempt's delay instead, when the time left allows
+//! it: PagerDuty knows better than our backoff when it will take events again.
 
 use std::time::Duration;
 
@@ -96,7 +98,7 @@ impl PagerDutyHttp {
         }
     }
 
-    async fn attempt(&self, body: &[u8], timeout: Duration) -> Result<(u16, String), String> {
+    async fn attempt(&self, body: &[u8], timeout: Duration) -> Result<Answer, String> {
         let resp = self
             .client
             .post(&self.url)
@@ -107,9 +109,29 @@ impl PagerDutyHttp {
             .await
             .map_err(|e| describe(&e))?;
         let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(retry_after);
         let text = resp.text().await.map_err(|e| describe(&e))?;
-        Ok((status, text))
+        Ok(Answer {
+            status,
+            text,
+            retry_after,
+        })
     }
+}
+
+struct Answer {
+    status: u16,
+    text: String,
+    retry_after: Option<Duration>,
+}
+
+/// `Retry-After` in delta-seconds; an HTTP date or anything else is ignored (the backoff applies).
+fn retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// A reqwest error as one line, without the request body (which holds the routing key).
@@ -145,8 +167,13 @@ impl Pager for PagerDutyHttp {
         loop {
             attempts += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
+            let mut told = None;
             let reason = match self.attempt(&body, remaining.min(self.request_timeout)).await {
-                Ok((status, text)) => match verdict(status, &text) {
+                Ok(Answer {
+                    status,
+                    text,
+                    retry_after,
+                }) => match verdict(status, &text) {
                     Verdict::Delivered => {
                         let dedup_key = serde_json::from_str::<Value>(&text)
                             .ok()
@@ -161,12 +188,24 @@ impl Pager for PagerDutyHttp {
                             reason,
                         });
                     }
-                    Verdict::Retry(reason) => reason,
+                    Verdict::Retry(reason) => {
+                        told = retry_after;
+                        reason
+                    }
                 },
                 Err(reason) => reason,
             };
-            let delay = delays.next().unwrap_or(Duration::from_secs(5));
-            if attempts >= self.max_attempts || Instant::now() + delay >= deadline {
+            let backoff = delays.next().unwrap_or(Duration::from_secs(5));
+            let delay = told.unwrap_or(backoff);
+            let past_deadline = Instant::now() + delay >= deadline;
+            if attempts >= self.max_attempts || past_deadline {
+                let reason = match told {
+                    Some(d) if past_deadline => format!(
+                        "{reason}, and PagerDuty asked to wait {} s (Retry-After), past the time left",
+                        d.as_secs()
+                    ),
+                    _ => reason,
+                };
                 return Err(ForwardError::Unreachable {
                     target: event.target.clone(),
                     attempts,
@@ -191,6 +230,14 @@ mod tests {
         assert!(matches!(verdict(503, "<html>"), Verdict::Retry(_)));
         assert!(matches!(verdict(400, ""), Verdict::Reject(_)));
         assert!(matches!(verdict(404, ""), Verdict::Reject(_)));
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_only() {
+        assert_eq!(retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after(" 30 "), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+        assert_eq!(retry_after("-1"), None);
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! The routing secret (named by `PAGERDUTY_ROUTING_KEY_SECRET`) holds either a bare 32-character
 //! integration key, or `{"default": KEY, "routes": [{"match": GLOB, "routing_key": KEY}]}` where the
-//! first route whose glob matches the alarm name wins. It is read once per container and kept for
-//! `ROUTING_CACHE_TTL`; every key is registered with the redactor the moment it is read.
+//! first route whose glob matches the alarm name wins. It may also hold
+//! `"runbooks": [{"match": GLOB, "url": "https://…/{alarm}"}]`, the runbook of the alarms whose name
+//! matches. It is read once per container and kept for `ROUTING_CACHE_TTL`; every key is registered
+//! with the redactor the moment it is read.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +35,7 @@ pub struct Route {
 pub struct RoutingTable {
     default: Option<SecretString>,
     routes: Vec<Route>,
+    runbooks: Vec<(WildMatch, String)>,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +45,16 @@ struct TableJson {
     default: Option<String>,
     #[serde(default)]
     routes: Vec<RouteJson>,
+    #[serde(default)]
+    runbooks: Vec<RunbookJson>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunbookJson {
+    #[serde(rename = "match")]
+    pattern: String,
+    url: String,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +80,7 @@ impl RoutingTable {
             return Ok(Self {
                 default: Some(key(text, "the value").map_err(invalid)?),
                 routes: Vec::new(),
+                runbooks: Vec::new(),
             });
         }
         if text.starts_with('"') {
@@ -75,6 +89,7 @@ impl RoutingTable {
             return Ok(Self {
                 default: Some(key(bare.trim(), "the value").map_err(invalid)?),
                 routes: Vec::new(),
+                runbooks: Vec::new(),
             });
         }
         let table: TableJson = serde_json::from_str(text).map_err(|e| invalid(json_problem(&e)))?;
@@ -103,7 +118,17 @@ impl RoutingTable {
         if default.is_none() && routes.is_empty() {
             return Err(invalid("it has neither a \"default\" key nor any routes".into()));
         }
-        Ok(Self { default, routes })
+        // A runbook URL is checked when it is used: a bad one costs its link, never a page.
+        let runbooks = table
+            .runbooks
+            .into_iter()
+            .map(|r| (WildMatch::new(&r.pattern), r.url))
+            .collect();
+        Ok(Self {
+            default,
+            routes,
+            runbooks,
+        })
     }
 
     /// The key for an alarm name: the first matching route, else the default.
@@ -113,6 +138,26 @@ impl RoutingTable {
             .find(|r| r.glob.matches(alarm_name))
             .map(|r| (&r.key, r.pattern.as_str()))
             .or_else(|| self.default.as_ref().map(|k| (k, "default")))
+    }
+
+    /// Every distinct key of the table, the default first: a resolve goes to each, so it reaches
+    /// the incident whatever route opened it (PagerDuty drops a resolve for an unknown dedup key).
+    pub fn keys(&self) -> Vec<&SecretString> {
+        let mut keys: Vec<&SecretString> = Vec::new();
+        for key in self.default.iter().chain(self.routes.iter().map(|r| &r.key)) {
+            if !keys.iter().any(|k| k.expose_secret() == key.expose_secret()) {
+                keys.push(key);
+            }
+        }
+        keys
+    }
+
+    /// The URL template of the first runbook entry whose glob matches the alarm name.
+    pub fn runbook(&self, alarm_name: &str) -> Option<&str> {
+        self.runbooks
+            .iter()
+            .find(|(glob, _)| glob.matches(alarm_name))
+            .map(|(_, url)| url.as_str())
     }
 
     /// The default key, for messages that are not alarms.
@@ -238,6 +283,29 @@ mod tests {
         assert_eq!(routed(&only_routes, "api"), None);
         let default_only = table(&format!(r#"{{"default": "{D}"}}"#)).unwrap();
         assert_eq!(routed(&default_only, "api").as_deref(), Some(D));
+    }
+
+    #[test]
+    fn every_distinct_key_is_listed_once_default_first() {
+        let (a, b) = ("a".repeat(32), "b".repeat(32));
+        let t = table(&format!(
+            r#"{{"default": "{a}", "routes": [{{"match": "db-*", "routing_key": "{b}"}}, {{"match": "x-*", "routing_key": "{a}"}}]}}"#
+        ))
+        .unwrap();
+        let keys: Vec<&str> = t.keys().iter().map(|k| k.expose_secret()).collect();
+        assert_eq!(keys, vec![a.as_str(), b.as_str()]);
+    }
+
+    #[test]
+    fn runbooks_match_by_glob_first_entry_wins() {
+        let a = "a".repeat(32);
+        let t = table(&format!(
+            r#"{{"default": "{a}", "runbooks": [{{"match": "db-*", "url": "https://w/db/{{alarm}}"}}, {{"match": "*", "url": "https://w/all"}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(t.runbook("db-cpu"), Some("https://w/db/{alarm}"));
+        assert_eq!(t.runbook("api"), Some("https://w/all"));
+        assert_eq!(table(&a).unwrap().runbook("api"), None);
     }
 
     #[test]

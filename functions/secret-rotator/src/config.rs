@@ -76,6 +76,8 @@ mod tests {
         assert!(!c.password_policy.exclude_punctuation);
         assert_eq!(c.connect_timeout, Duration::from_secs(5));
         assert!(c.allowed_secret_arns.is_empty() && c.ca_bundle == CaBundle::Default);
+        assert!(!c.allow_md5, "md5 servers are refused unless asked");
+        assert!(config(&[("PG_ALLOW_MD5", "true")]).unwrap().allow_md5);
     }
 
     #[test]

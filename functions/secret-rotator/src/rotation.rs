@@ -265,7 +265,10 @@ impl Rotator<'_> {
                 host: current.host.clone(),
             });
         }
-        Ok(current.as_user(&master.username, master.password.clone(), &master.dbname))
+        let mut login = current.as_user(&master.username, master.password.clone(), &master.dbname);
+        // The stronger of the two: the master's password never travels over less than either asks.
+        login.sslmode = current.sslmode.max(master.sslmode);
+        Ok(login)
     }
 
     async fn set_single_user(

@@ -20,7 +20,8 @@ const POSTGRES_ENGINES: &[&str] = &["postgres", "postgresql", "aurora-postgresql
 pub const MAX_IDENTIFIER_BYTES: usize = 63;
 pub const CLONE_SUFFIX: &str = "_clone";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Ordered weakest first, so the stronger of two settings is their `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SslMode {
     Disable,
     Require,

@@ -500,6 +500,22 @@ async fn the_master_logs_in_over_the_current_values_port_and_tls_never_its_own()
     assert_eq!(target.sslmode, SslMode::VerifyFull);
     assert_eq!(target.host, "db.internal");
     assert_eq!(target.dbname, "postgres", "the master's own database");
+
+    // An application secret on weaker TLS than its master's: the master keeps its own.
+    let db = FakeDb::with(&[("app2", "p0"), ("master2", "m0")]);
+    store.add("master2", &pg("master2", "m0", json!({})));
+    store.add(
+        "s2",
+        &pg(
+            "app2",
+            "p0",
+            json!({"masterarn": "master2", "sslmode": "require"}),
+        ),
+    );
+    rotate(&store, &db, &cfg, "s2", "t1").await;
+    let targets = db.targets.lock().unwrap().clone();
+    let (target, _) = targets.iter().find(|(_, user)| user == "master2").unwrap();
+    assert_eq!(target.sslmode, SslMode::VerifyFull);
 }
 
 #[tokio::test]

@@ -43,6 +43,9 @@ pub struct Fault {
     /// receiver do not trip over each other's faults.
     #[serde(default)]
     pub routing_key: Option<String>,
+    /// Seconds for a `Retry-After` header on the faulted answer.
+    #[serde(default)]
+    pub retry_after: Option<u64>,
 }
 
 impl Fault {

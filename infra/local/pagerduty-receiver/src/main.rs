@@ -8,8 +8,9 @@
 //! - `GET  /_test/rejected`   rejected requests with their errors
 //! - `GET  /_test/incidents`  incidents by routing key and dedup key, with their status
 //! - `GET  /_test/stats`      request counters
-//! - `POST /_test/faults`     `{"count": N, "status": 429, "delay_ms": 0, "routing_key": K}`: the next
-//!   N requests (for routing key K, when given) fail with that status and/or wait that long
+//! - `POST /_test/faults`     `{"count": N, "status": 429, "delay_ms": 0, "routing_key": K,
+//!   "retry_after": S}`: the next N requests (for routing key K, when given) fail with that status
+//!   (with `Retry-After: S` when given) and/or wait that long
 //!
 //! Listings take `?routing_key=K` to show one integration's share only.
 //! - `POST /_test/reset`      forget everything
@@ -51,7 +52,7 @@ async fn enqueue(State(state): State<Shared>, body: Bytes) -> Response {
         tokio::time::sleep(fault.delay()).await;
         if let Some(status) = fault.status {
             lock(&state).stats.faulted += 1;
-            return fault_response(status);
+            return fault_response(status, fault.retry_after);
         }
     }
     match contract::validate(&body) {
@@ -76,7 +77,7 @@ async fn enqueue(State(state): State<Shared>, body: Bytes) -> Response {
     }
 }
 
-fn fault_response(status: u16) -> Response {
+fn fault_response(status: u16, retry_after: Option<u64>) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = if code == StatusCode::TOO_MANY_REQUESTS {
         json!({"status": "throttle event", "message": "Requests for this service are arriving too quickly.  Please retry later."})
@@ -85,7 +86,13 @@ fn fault_response(status: u16) -> Response {
     } else {
         json!({"status": "error", "message": "injected fault"})
     };
-    (code, Json(body)).into_response()
+    let mut response = (code, Json(body)).into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, seconds.into());
+    }
+    response
 }
 
 #[derive(Deserialize)]
