@@ -9,6 +9,7 @@ pub mod faults;
 pub mod fresh;
 pub mod lambda;
 pub mod targets;
+pub mod template;
 
 use std::path::PathBuf;
 use std::sync::Arc;

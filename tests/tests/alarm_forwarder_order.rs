@@ -65,20 +65,35 @@ async fn alarm_in(stack: &Stack, name: &str, state: StateValue) {
         .unwrap();
 }
 
-/// The datapoints of `Skipped` with `Reason=reason` the forwarder published.
-async fn skipped_metric(stack: &Stack, reason: &str) -> f64 {
+/// When moto says the alarm's state last changed, in the notification's format.
+async fn state_changed_at(stack: &Stack, name: &str) -> String {
+    let cw = aws_sdk_cloudwatch::Client::new(&stack.aws().await);
+    let out = cw.describe_alarms().alarm_names(name).send().await.unwrap();
+    let alarm = &out.metric_alarms()[0];
+    let at = alarm
+        .state_transitioned_timestamp()
+        .or(alarm.state_updated_timestamp())
+        .expect("moto stamps the state");
+    chrono::DateTime::from_timestamp(at.secs(), at.subsec_nanos())
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%S%.3f+0000")
+        .to_string()
+}
+
+/// The sum of a metric the forwarder published in the last ten minutes (`Reason=reason` when given).
+async fn forwarder_metric(stack: &Stack, name: &str, reason: Option<&str>) -> f64 {
     let cw = aws_sdk_cloudwatch::Client::new(&stack.aws().await);
     let now = std::time::SystemTime::now();
     let stats = cw
         .get_metric_statistics()
         .namespace("OpsLambdas")
-        .metric_name("Skipped")
-        .dimensions(
-            aws_sdk_cloudwatch::types::Dimension::builder()
+        .metric_name(name)
+        .set_dimensions(reason.map(|r| {
+            vec![aws_sdk_cloudwatch::types::Dimension::builder()
                 .name("Reason")
-                .value(reason)
-                .build(),
-        )
+                .value(r)
+                .build()]
+        }))
         .dimensions(
             aws_sdk_cloudwatch::types::Dimension::builder()
                 .name("Function")
@@ -102,7 +117,7 @@ async fn a_late_ok_never_resolves_a_live_incident_and_a_late_alarm_never_opens_o
     let (f, _) = forwarder(&stack, &key, &[]).await;
     let name = unique("late");
     alarm_in(&stack, &name, StateValue::Alarm).await;
-    let before = skipped_metric(&stack, "stale").await;
+    let before = forwarder_metric(&stack, "Skipped", Some("stale")).await;
 
     // The OK from before the alarm fired again, retried by Lambda after the new ALARM.
     let inv = f.invoke_json(&notification(&name, "OK", &ago(3600), "late ok"));
@@ -137,16 +152,26 @@ async fn a_late_ok_never_resolves_a_live_incident_and_a_late_alarm_never_opens_o
     );
     assert!(f.logs().contains("stale"), "the skip is logged");
 
-    // A notification as new as the alarm's state is sent.
+    // A notification of exactly the alarm's last change is sent.
     alarm_in(&stack, &name, StateValue::Alarm).await;
+    let since = state_changed_at(&stack, &name).await;
     let summary = f
-        .invoke_json(&notification(&name, "ALARM", &ago(-2), "current"))
+        .invoke_json(&notification(&name, "ALARM", &since, "current"))
         .json();
     assert_eq!(summary["triggered"], 1, "{summary}");
     assert_eq!(stack.pagerduty("incidents", &key).await.len(), 1);
 
+    // An ALARM that failed to reach PagerDuty, retried after the metric stopped (INSUFFICIENT_DATA,
+    // which sends nothing by default): it is the last word, so it pages.
+    let silent = unique("silent");
+    alarm_in(&stack, &silent, StateValue::InsufficientData).await;
+    let summary = f
+        .invoke_json(&notification(&silent, "ALARM", &ago(3600), "retried"))
+        .json();
+    assert_eq!(summary["triggered"], 1, "{summary}");
+
     assert!(
-        skipped_metric(&stack, "stale").await >= before + 2.0,
+        forwarder_metric(&stack, "Skipped", Some("stale")).await >= before + 2.0,
         "Skipped{{Reason=stale}} counts both"
     );
 }
@@ -235,7 +260,7 @@ async fn runbooks_come_from_the_description_then_the_table_and_a_malformed_one_s
             .iter()
             .find(|e| e["dedup_key"].as_str().unwrap_or("").ends_with(name))
             .map(|e| e["links"][0].clone())
-            .unwrap_or(Value::Null)
+            .unwrap_or_else(|| panic!("no event for {name} reached the receiver"))
     };
 
     let from_description = unique("rb-desc");
@@ -317,15 +342,16 @@ async fn messages_that_are_not_alarms_are_warned_about_and_counted() {
     let stack = Stack::get();
     let key = routing_key();
     let (f, _) = forwarder(&stack, &key, &[]).await;
-    let before = skipped_metric(&stack, "not_alarm").await;
+    let before = forwarder_metric(&stack, "Skipped", Some("not_alarm")).await;
     let summary = f.invoke_file("events/alarm-forwarder/non-alarm-text.json").json();
     assert_eq!(summary["skipped"], 1, "{summary}");
     let logs = f.logs();
     assert!(
-        logs.contains("WARN") && logs.contains("Deploy finished"),
-        "{logs}"
+        logs.lines()
+            .any(|l| l.contains("WARN") && l.contains("skipped") && l.contains("Deploy finished")),
+        "one warning shows what the message was:\n{logs}"
     );
-    assert!(skipped_metric(&stack, "not_alarm").await >= before + 1.0);
+    assert!(forwarder_metric(&stack, "Skipped", Some("not_alarm")).await >= before + 1.0);
 }
 
 #[tokio::test]
@@ -363,4 +389,42 @@ async fn health_events_and_rotation_failures_page_with_a_real_summary() {
             .any(|i| i["dedup_key"].as_str().unwrap().starts_with("arn:aws:health:")),
         "the Health event's ARN is its dedup key: {incidents:?}"
     );
+}
+
+/// A fresh deploy: the routing secret still holds the stack's placeholder. The forwarder answers
+/// with success (so its own error alarm stays quiet), sends nothing, and counts `Unconfigured`.
+#[tokio::test]
+async fn a_placeholder_routing_secret_answers_quietly_and_counts_unconfigured() {
+    let stack = Stack::get();
+    // Anything that reaches this listener is a PagerDuty request that should not have been made.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v2/enqueue", listener.local_addr().unwrap());
+    let visits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = visits.clone();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    let template = std::fs::read_to_string(repo_path("infra/template.yaml")).unwrap();
+    assert!(
+        template.contains(r#"{"placeholder": "#),
+        "the test uses the template's placeholder"
+    );
+    let placeholder =
+        r#"{"placeholder": "Replace this whole value with the 32-character PagerDuty integration key"}"#;
+    let before = forwarder_metric(&stack, "Unconfigured", None).await;
+    let (f, _) = forwarder(&stack, placeholder, &[("PAGERDUTY_EVENTS_URL", url.as_str())]).await;
+
+    let inv = f.invoke_json(&notification(&unique("fresh"), "ALARM", &ago(1), ""));
+    assert!(inv.ok, "an unconfigured forwarder does not fail: {}", inv.error);
+    assert_eq!(inv.json()["skipped"], 1, "{}", inv.output);
+    assert_eq!(
+        visits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no PagerDuty request"
+    );
+    assert_eq!(forwarder_metric(&stack, "Unconfigured", None).await, before + 1.0);
+    assert!(f.logs().contains("still holds its placeholder"), "{}", f.logs());
 }

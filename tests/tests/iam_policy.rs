@@ -1,5 +1,5 @@
 //! Least privilege, checked: the AWS operations each function's code calls are derived from the code
-//! itself and compared with the IAM policy `infra/template.yaml` gives that function. A call without
+//! itself and compared with the role `infra/template.yaml` gives that function once SAM has transformed it (tests/src/template.rs). A call without
 //! a grant fails in production with AccessDenied; a grant without a call is privilege nobody needs.
 //!
 //! How the calls are found: an SDK client is a binding typed `aws_sdk_<service>::Client` (a field, a
@@ -217,8 +217,10 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
-/// The actions each function's policies allow, by the package directory its CodeUri names.
+/// The actions each function's role allows after the SAM transform (SAM's own on-failure policy
+/// aside), by the package directory its CodeUri names. Inline policies and explicit roles both count.
 fn granted(template: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    let transformed = ops_tests::template::transformed();
     let mut out = BTreeMap::new();
     let resources = template["Resources"]
         .as_mapping()
@@ -228,8 +230,7 @@ fn granted(template: &Value) -> BTreeMap<String, BTreeSet<String>> {
             continue;
         }
         let name = name.as_str().unwrap();
-        let props = &resource["Properties"];
-        let code_uri = props["CodeUri"]
+        let code_uri = resource["Properties"]["CodeUri"]
             .as_str()
             .unwrap_or_else(|| panic!("{name} has no CodeUri"));
         let package = Path::new(code_uri)
@@ -237,17 +238,11 @@ fn granted(template: &Value) -> BTreeMap<String, BTreeSet<String>> {
             .unwrap()
             .to_string_lossy()
             .to_string();
-        let mut actions = BTreeSet::new();
-        for policy in props["Policies"].as_sequence().into_iter().flatten() {
-            let statements = policy["Statement"].as_sequence().unwrap_or_else(|| {
-                panic!("{name}: every policy must be an inline Statement list so this test can read it: {policy:?}")
-            });
-            for s in statements {
-                if s["Effect"].as_str() == Some("Allow") {
-                    actions.extend(strings(&s["Action"]));
-                }
-            }
-        }
+        let actions = ops_tests::template::role_statements(&transformed, name)
+            .iter()
+            .filter(|s| s["Effect"].as_str() == Some("Allow"))
+            .flat_map(|s| ops_tests::template::strings(&s["Action"]))
+            .collect();
         out.insert(package, actions);
     }
     out
@@ -346,18 +341,15 @@ fn no_statement_anywhere_allows_a_wildcard_action() {
 fn the_rotator_writes_only_rotate_tagged_secrets_and_only_reads_master_secrets() {
     const ROTATE: &str = "ops-lambdas:rotate";
     const MASTER: &str = "ops-lambdas:rotation-master";
-    let template = template();
-    let statements = template["Resources"]["SecretRotatorFunction"]["Properties"]["Policies"]
-        .as_sequence()
-        .expect("the rotator has policies")
-        .iter()
-        .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
+    let transformed = ops_tests::template::transformed();
+    let statements: Vec<Json> = ops_tests::template::role_statements(&transformed, "SecretRotatorFunction")
+        .into_iter()
         .filter(|s| s["Effect"].as_str() == Some("Allow"))
-        .collect::<Vec<_>>();
-    let tag_of = |s: &Value| -> Option<String> {
-        let equals = s["Condition"]["StringEquals"].as_mapping()?;
+        .collect();
+    let tag_of = |s: &Json| -> Option<String> {
+        let equals = s["Condition"]["StringEquals"].as_object()?;
         let mut tags = equals.iter().filter_map(|(k, v)| {
-            let tag = k.as_str()?.strip_prefix("secretsmanager:ResourceTag/")?;
+            let tag = k.strip_prefix("secretsmanager:ResourceTag/")?;
             (v.as_str() == Some("true")).then(|| tag.to_string())
         });
         let tag = tags.next()?;
@@ -365,7 +357,7 @@ fn the_rotator_writes_only_rotate_tagged_secrets_and_only_reads_master_secrets()
     };
     let mut seen = BTreeSet::new();
     for s in &statements {
-        let actions = strings(&s["Action"]);
+        let actions = ops_tests::template::strings(&s["Action"]);
         if actions == ["secretsmanager:GetRandomPassword"] {
             continue;
         }
@@ -386,5 +378,8 @@ fn the_rotator_writes_only_rotate_tagged_secrets_and_only_reads_master_secrets()
         .iter()
         .find(|s| tag_of(s).as_deref() == Some(MASTER))
         .unwrap();
-    assert_eq!(strings(&master["Action"]), ["secretsmanager:GetSecretValue"]);
+    assert_eq!(
+        ops_tests::template::strings(&master["Action"]),
+        ["secretsmanager:GetSecretValue"]
+    );
 }

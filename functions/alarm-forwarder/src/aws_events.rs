@@ -75,9 +75,12 @@ pub fn parse(body: &str) -> Option<AwsEvent> {
         }
         (Some("aws.secretsmanager"), _) if detail["eventName"].as_str() == Some("RotationFailed") => {
             let data = &detail["additionalEventData"];
-            let secret = text(&data["SecretId"])
-                .or_else(|| text(&data["secretId"]))
-                .or_else(|| v["resources"].as_array().and_then(|r| r.iter().find_map(text)))?;
+            // The ARN when the event has one: a name is not unique across accounts.
+            let secret = v["resources"]
+                .as_array()
+                .and_then(|r| r.iter().find_map(text))
+                .or_else(|| text(&data["SecretId"]))
+                .or_else(|| text(&data["secretId"]))?;
             Some(AwsEvent {
                 action: Action::Trigger,
                 summary: format!("Secrets Manager rotation failed: {secret} in {region}"),

@@ -115,7 +115,11 @@ impl Config {
             request_timeout: vars.duration("PAGERDUTY_TIMEOUT", "10s")?,
             max_attempts,
             region: vars.string("AWS_REGION", "us-east-1"),
-            account_names: account_names(vars.optional("ACCOUNT_NAMES").as_deref())?,
+            // Cosmetic: a mistake here must never stop the pages.
+            account_names: account_names(vars.optional("ACCOUNT_NAMES").as_deref()).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "ACCOUNT_NAMES is ignored; pages show account ids");
+                BTreeMap::new()
+            }),
         })
     }
 }
@@ -185,9 +189,6 @@ mod tests {
             ("DEFAULT_SEVERITY", "sev1"),
             ("NON_ALARM_MESSAGES", "drop"),
             ("PAGERDUTY_MAX_ATTEMPTS", "0"),
-            ("ACCOUNT_NAMES", "prod"),
-            ("ACCOUNT_NAMES", r#"{"prod": "123456789012"}"#),
-            ("ACCOUNT_NAMES", r#"{"123456789012": ""}"#),
         ] {
             let err = config(&[base, (var, value)]).unwrap_err().to_string();
             assert!(err.contains(var), "{var}: {err}");
@@ -221,5 +222,17 @@ mod tests {
         assert_eq!(c.account_names["123456789012"], "prod");
         let none = config(&[("PAGERDUTY_ROUTING_KEY_SECRET", "s"), ("ACCOUNT_NAMES", "")]).unwrap();
         assert!(none.account_names.is_empty());
+    }
+
+    #[test]
+    fn a_bad_account_names_map_is_ignored_never_fatal() {
+        for bad in ["prod", r#"{"prod": "123456789012"}"#, r#"{"123456789012": ""}"#] {
+            let c = config(&[("PAGERDUTY_ROUTING_KEY_SECRET", "s"), ("ACCOUNT_NAMES", bad)]).unwrap();
+            assert!(c.account_names.is_empty(), "{bad}");
+            assert!(account_names(Some(bad))
+                .unwrap_err()
+                .to_string()
+                .contains("ACCOUNT_NAMES"));
+        }
     }
 }

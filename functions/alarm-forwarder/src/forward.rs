@@ -7,13 +7,15 @@
 //! skipped. Skips are counted in the `Skipped` metric by `Reason`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::alarm::AlarmChange;
+use crate::config::InsufficientData;
 use crate::error::ForwardError;
 use crate::event::{self, Action, PagerEvent};
 use crate::pagerduty::{Delivery, Pager};
@@ -109,13 +111,14 @@ pub async fn forward(
             Plan::Skip { target, reason, code } => {
                 if let (true, Record::Message(message)) = (code.is_warning(), record) {
                     let body = message.message.as_deref().unwrap_or_default();
-                    let preview: String = body.chars().take(200).collect();
+                    // Redacted whole, then cut: a secret across the cut would leave its start.
+                    let preview: String = ops_shared::redact::redact(body).chars().take(200).collect();
                     tracing::warn!(
                         record = index, %target, %reason,
                         kind = message.kind.as_deref().unwrap_or(""),
                         topic = message.topic_arn.as_deref().unwrap_or(""),
                         subject = %ops_shared::redact::redact(message.subject.as_deref().unwrap_or("")),
-                        preview = %ops_shared::redact::redact(&preview),
+                        %preview,
                         "skipped"
                     );
                 } else {
@@ -186,7 +189,7 @@ async fn skip_stale(plans: &mut [Plan], states: &dyn AlarmStates, config: &Confi
         else {
             continue;
         };
-        if let Some(reason) = stale_reason(alarm, &current) {
+        if let Some(reason) = stale_reason(alarm, &current, config.insufficient_data) {
             *plan = Plan::Skip {
                 target: event.target.clone(),
                 reason,
@@ -196,9 +199,13 @@ async fn skip_stale(plans: &mut [Plan], states: &dyn AlarmStates, config: &Confi
     }
 }
 
-fn stale_reason(alarm: &AlarmChange, current: &HashMap<String, Current>) -> Option<String> {
+fn stale_reason(
+    alarm: &AlarmChange,
+    current: &HashMap<String, Current>,
+    insufficient: InsufficientData,
+) -> Option<String> {
     let now = current.get(&alarm.name)?;
-    states::is_stale(alarm, now).then(|| {
+    states::is_stale(alarm, now, insufficient).then(|| {
         format!(
             "stale: this {} is from {}, but the alarm has been {} since {}",
             alarm.state.as_str(),
@@ -221,18 +228,29 @@ async fn deliver(
         Ok(table) => table,
         Err(e) => return failed(index, target, e.to_string(), e.retryable()),
     };
+    if table.placeholder {
+        return unconfigured(index, target, ports.routes.secret_id());
+    }
     let mut event = event.clone();
     if let Some(url) = alarm.and_then(|a| runbook_of(a, &table)) {
         if event.event_action == Action::Trigger {
             event::with_runbook(&mut event, &url);
         }
     }
-    let keys: Vec<&SecretString> = match (event.event_action, alarm) {
-        // The route may have changed since the trigger: every key, so the resolve finds it.
-        (Action::Resolve, _) => table.keys(),
-        (Action::Trigger, Some(alarm)) => table.route(&alarm.name).map(|(k, _)| k).into_iter().collect(),
-        (Action::Trigger, None) => table.default_key().into_iter().collect(),
+    // The alarm's own route first: that is where its incident most likely is.
+    let route = match alarm {
+        Some(alarm) => table.route(&alarm.name).map(|(k, _)| k),
+        None => table.default_key(),
     };
+    let mut keys: Vec<&SecretString> = route.into_iter().collect();
+    if event.event_action == Action::Resolve {
+        // The route may have changed since the trigger: every other key too, so the resolve finds it.
+        for key in table.keys() {
+            if !keys.iter().any(|k| k.expose_secret() == key.expose_secret()) {
+                keys.push(key);
+            }
+        }
+    }
     if keys.is_empty() {
         let e = ForwardError::NoRoute {
             secret: ports.routes.secret_id().to_string(),
@@ -247,6 +265,12 @@ async fn deliver(
             Ok(d) => {
                 tracing::info!(record = index, %target, action = ?event.event_action, key = n + 1, keys = keys.len(), attempts = d.attempts, dedup_key = %d.dedup_key, "delivered");
                 delivered.get_or_insert(d);
+            }
+            // Another key's refusal (a deleted integration) costs nothing: the resolve is a
+            // courtesy there. A refusal on the route's own key, or anything a retry may fix, fails
+            // the record so Lambda tries again.
+            Err(e) if n > 0 && !e.retryable() => {
+                tracing::warn!(record = index, %target, key = n + 1, keys = keys.len(), error = %e, "another routing key refused the resolve; check that integration still exists");
             }
             Err(e) => {
                 tracing::warn!(record = index, %target, key = n + 1, keys = keys.len(), error = %e, "not delivered to this routing key");
@@ -290,7 +314,32 @@ fn runbook_of(alarm: &AlarmChange, table: &RoutingTable) -> Option<String> {
     }
 }
 
-/// One `Skipped` datapoint per reason; a failure to publish costs the metric, never a page.
+/// A fresh deploy before anyone put the routing key in: quiet, not failing, so the stack's own
+/// alarms do not fire for it; the `Unconfigured` metric (and its alarm on the ops topic) tells.
+fn unconfigured(index: usize, target: String, secret: &str) -> RecordResult {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let reason = format!(
+        "the routing secret {secret} still holds its placeholder: nobody is paged until the PagerDuty \
+         integration key is put there (docs/deploy.md)"
+    );
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(%secret, "{reason}");
+    } else {
+        tracing::debug!(record = index, %target, "not sent: the routing secret holds its placeholder");
+    }
+    RecordResult {
+        record: index,
+        target,
+        outcome: Outcome::Skipped,
+        dedup_key: None,
+        reason: Some(reason),
+        retryable: false,
+        skip: Some(SkipReason::Unconfigured),
+    }
+}
+
+/// One `Skipped` datapoint per reason, and `Unconfigured` for what a placeholder routing secret
+/// kept from PagerDuty; a failure to publish costs the metric, never a page.
 async fn count_skips(metrics: &dyn MetricSink, summary: &Summary, deadline: Instant) {
     let mut counts: BTreeMap<&'static str, u32> = BTreeMap::new();
     for code in summary.results.iter().filter_map(|r| r.skip) {
@@ -301,7 +350,13 @@ async fn count_skips(metrics: &dyn MetricSink, summary: &Summary, deadline: Inst
     }
     let data: Vec<Metric> = counts
         .iter()
-        .map(|(reason, n)| Metric::new("Skipped", f64::from(*n), Unit::Count).dimension("Reason", *reason))
+        .map(|(reason, n)| {
+            if *reason == SkipReason::Unconfigured.as_str() {
+                Metric::new("Unconfigured", f64::from(*n), Unit::Count)
+            } else {
+                Metric::new("Skipped", f64::from(*n), Unit::Count).dimension("Reason", *reason)
+            }
+        })
         .collect();
     match tokio::time::timeout_at(deadline, metrics.put(&data)).await {
         Ok(Ok(_)) => {}

@@ -23,7 +23,26 @@ const DB_KEY: &str = "k0000000000000000000000000000002";
 #[derive(Default)]
 struct RecordingPager {
     sent: Mutex<Vec<(String, PagerEvent)>>,
+    /// Fails events whose target contains the text (retryably or not).
     fail: Option<(&'static str, bool)>,
+    /// Fails every event sent with this routing key (retryably or not).
+    fail_key: Option<(&'static str, bool)>,
+}
+
+fn failure(event: &PagerEvent, retryable: bool) -> ForwardError {
+    if retryable {
+        ForwardError::Unreachable {
+            target: event.target.clone(),
+            attempts: 3,
+            reason: "HTTP 503".into(),
+        }
+    } else {
+        ForwardError::Rejected {
+            target: event.target.clone(),
+            status: 400,
+            reason: "bad".into(),
+        }
+    }
 }
 
 impl RecordingPager {
@@ -42,19 +61,12 @@ impl Pager for RecordingPager {
     ) -> Result<Delivery, ForwardError> {
         if let Some((text, retryable)) = self.fail {
             if event.target.contains(text) {
-                return Err(if retryable {
-                    ForwardError::Unreachable {
-                        target: event.target.clone(),
-                        attempts: 3,
-                        reason: "HTTP 503".into(),
-                    }
-                } else {
-                    ForwardError::Rejected {
-                        target: event.target.clone(),
-                        status: 400,
-                        reason: "bad".into(),
-                    }
-                });
+                return Err(failure(event, retryable));
+            }
+        }
+        if let Some((bad, retryable)) = self.fail_key {
+            if key.expose_secret() == bad {
+                return Err(failure(event, retryable));
             }
         }
         self.sent
@@ -436,25 +448,51 @@ async fn a_resolve_goes_to_every_key_and_a_trigger_to_its_route_only() {
         sent,
         vec![
             (DB_KEY.to_string(), Action::Trigger),
-            (KEY.to_string(), Action::Resolve),
             (DB_KEY.to_string(), Action::Resolve),
-        ]
+            (KEY.to_string(), Action::Resolve),
+        ],
+        "the alarm's own route first, then every other key"
     );
 }
 
 #[tokio::test]
-async fn a_resolve_that_fails_on_one_key_fails_the_record() {
+async fn of_several_keys_only_the_routes_refusal_or_a_retryable_failure_fails_a_resolve() {
+    let table =
+        format!(r#"{{"default": "{KEY}", "routes": [{{"match": "api-*", "routing_key": "{DB_KEY}"}}]}}"#);
+    // Another key refuses (a deleted integration): a warning, the resolve stands.
     let pager = RecordingPager {
-        fail: Some(("api-5xx-rate", true)),
+        fail_key: Some((KEY, false)),
         ..RecordingPager::default()
     };
-    let err = run(&pager, &config(&[]), event("metric-alarm-OK.json"))
+    let s = run_table(&pager, &table, event("metric-alarm-OK.json"))
+        .await
+        .unwrap();
+    assert_eq!(s.resolved, 1);
+    // Another key is throttled: the incident may be there, so the record fails and is retried.
+    let pager = RecordingPager {
+        fail_key: Some((KEY, true)),
+        ..RecordingPager::default()
+    };
+    let err = run_table(&pager, &table, event("metric-alarm-OK.json"))
         .await
         .unwrap_err();
     assert!(
         matches!(err, ForwardError::Undelivered { retryable: true, .. }),
         "{err}"
     );
+    // The route's own key refuses: the record fails.
+    let pager = RecordingPager {
+        fail_key: Some((DB_KEY, false)),
+        ..RecordingPager::default()
+    };
+    let err = run_table(&pager, &table, event("metric-alarm-OK.json"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ForwardError::Undelivered { retryable: false, .. }),
+        "{err}"
+    );
+    assert_eq!(pager.sent().len(), 1, "the other key still got the resolve");
 }
 
 #[tokio::test]
@@ -504,4 +542,30 @@ async fn skipped_messages_are_counted_by_reason() {
         .map(|m| m.dimensions[0].1.clone())
         .collect();
     assert_eq!(reasons, vec!["insufficient_data", "not_alarm"]);
+}
+
+#[tokio::test]
+async fn a_placeholder_routing_secret_is_quiet_and_counted_as_unconfigured() {
+    let pager = RecordingPager::default();
+    let (states, sink) = (FakeStates::default(), RecordingSink::default());
+    let placeholder = r#"{"placeholder": "put the PagerDuty key here"}"#;
+    let s = run_with(
+        &routes(placeholder),
+        &pager,
+        &states,
+        &sink,
+        &config(&[]),
+        event("metric-alarm-ALARM.json"),
+    )
+    .await
+    .expect("an unconfigured forwarder answers with success");
+    assert_eq!((s.skipped, s.failed), (1, 0));
+    assert!(pager.sent().is_empty());
+    let metrics = sink.0.lock().unwrap().clone();
+    assert_eq!(metrics.len(), 1);
+    assert_eq!(
+        (metrics[0].name.as_str(), metrics[0].value),
+        ("Unconfigured", 1.0)
+    );
+    assert!(metrics[0].dimensions.is_empty(), "Function is added by the sink");
 }

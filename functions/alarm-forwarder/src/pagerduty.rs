@@ -129,6 +129,9 @@ struct Answer {
     retry_after: Option<Duration>,
 }
 
+/// The longest `Retry-After` followed; a longer one is PagerDuty's problem, not a reason to wait.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
 /// `Retry-After` in delta-seconds; an HTTP date or anything else is ignored (the backoff applies).
 fn retry_after(value: &str) -> Option<Duration> {
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
@@ -196,16 +199,14 @@ impl Pager for PagerDutyHttp {
                 Err(reason) => reason,
             };
             let backoff = delays.next().unwrap_or(Duration::from_secs(5));
-            let delay = told.unwrap_or(backoff);
-            let past_deadline = Instant::now() + delay >= deadline;
-            if attempts >= self.max_attempts || past_deadline {
-                let reason = match told {
-                    Some(d) if past_deadline => format!(
-                        "{reason}, and PagerDuty asked to wait {} s (Retry-After), past the time left",
-                        d.as_secs()
-                    ),
-                    _ => reason,
-                };
+            let now = Instant::now();
+            // PagerDuty's wait when the time left allows it; otherwise our own backoff, so the
+            // event still gets its tries within this invocation.
+            let delay = told
+                .map(|d| d.min(MAX_RETRY_AFTER))
+                .filter(|d| now.checked_add(*d).is_some_and(|at| at < deadline))
+                .unwrap_or(backoff);
+            if attempts >= self.max_attempts || now + delay >= deadline {
                 return Err(ForwardError::Unreachable {
                     target: event.target.clone(),
                     attempts,

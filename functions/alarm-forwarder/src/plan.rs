@@ -18,6 +18,8 @@ pub enum SkipReason {
     InsufficientData,
     /// Older than the alarm's last change, and saying something else.
     Stale,
+    /// The routing secret still holds the stack's placeholder: counted as `Unconfigured`.
+    Unconfigured,
 }
 
 impl SkipReason {
@@ -27,6 +29,7 @@ impl SkipReason {
             Self::NotAlarm => "not_alarm",
             Self::InsufficientData => "insufficient_data",
             Self::Stale => "stale",
+            Self::Unconfigured => "unconfigured",
         }
     }
 

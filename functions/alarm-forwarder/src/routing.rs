@@ -36,6 +36,9 @@ pub struct RoutingTable {
     default: Option<SecretString>,
     routes: Vec<Route>,
     runbooks: Vec<(WildMatch, String)>,
+    /// The value the stack creates the secret with (`{}` or `{"placeholder": ...}`): nobody has
+    /// put a routing key in yet.
+    pub placeholder: bool,
 }
 
 #[derive(Deserialize)]
@@ -45,16 +48,9 @@ struct TableJson {
     default: Option<String>,
     #[serde(default)]
     routes: Vec<RouteJson>,
+    /// Read loosely: a mistake in a runbook entry costs that entry, never the table.
     #[serde(default)]
-    runbooks: Vec<RunbookJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RunbookJson {
-    #[serde(rename = "match")]
-    pattern: String,
-    url: String,
+    runbooks: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -77,20 +73,22 @@ impl RoutingTable {
             return Err(invalid("it is empty".into()));
         }
         if !text.starts_with('{') && !text.starts_with('"') {
-            return Ok(Self {
-                default: Some(key(text, "the value").map_err(invalid)?),
-                routes: Vec::new(),
-                runbooks: Vec::new(),
-            });
+            return Ok(Self::bare(key(text, "the value").map_err(invalid)?));
+        }
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(text) {
+            if fields.keys().all(|k| k == "placeholder") {
+                return Ok(Self {
+                    default: None,
+                    routes: Vec::new(),
+                    runbooks: Vec::new(),
+                    placeholder: true,
+                });
+            }
         }
         if text.starts_with('"') {
             let bare: String =
                 serde_json::from_str(text).map_err(|_| invalid("it is a malformed JSON string".into()))?;
-            return Ok(Self {
-                default: Some(key(bare.trim(), "the value").map_err(invalid)?),
-                routes: Vec::new(),
-                runbooks: Vec::new(),
-            });
+            return Ok(Self::bare(key(bare.trim(), "the value").map_err(invalid)?));
         }
         let table: TableJson = serde_json::from_str(text).map_err(|e| invalid(json_problem(&e)))?;
         let default = table
@@ -118,17 +116,22 @@ impl RoutingTable {
         if default.is_none() && routes.is_empty() {
             return Err(invalid("it has neither a \"default\" key nor any routes".into()));
         }
-        // A runbook URL is checked when it is used: a bad one costs its link, never a page.
-        let runbooks = table
-            .runbooks
-            .into_iter()
-            .map(|r| (WildMatch::new(&r.pattern), r.url))
-            .collect();
+        let runbooks = runbooks(secret, &table.runbooks);
         Ok(Self {
             default,
             routes,
             runbooks,
+            placeholder: false,
         })
+    }
+
+    fn bare(key: SecretString) -> Self {
+        Self {
+            default: Some(key),
+            routes: Vec::new(),
+            runbooks: Vec::new(),
+            placeholder: false,
+        }
     }
 
     /// The key for an alarm name: the first matching route, else the default.
@@ -168,6 +171,32 @@ impl RoutingTable {
 
 /// serde's wording for unknown and missing fields names only fields; for type errors it quotes the
 /// value, which could be a key, so those get a position instead.
+/// The usable `runbooks` entries; the others are warned about and left out. A URL is checked when
+/// it is used: a bad one costs its link, never a page.
+fn runbooks(secret: &str, value: &serde_json::Value) -> Vec<(WildMatch, String)> {
+    let entries = match value {
+        serde_json::Value::Null => return Vec::new(),
+        serde_json::Value::Array(entries) => entries,
+        _ => {
+            tracing::warn!(%secret, "\"runbooks\" in the routing secret is not a list of {{\"match\", \"url\"}}; no runbook links");
+            return Vec::new();
+        }
+    };
+    entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, entry)| {
+            match (entry["match"].as_str(), entry["url"].as_str()) {
+                (Some(pattern), Some(url)) if !pattern.is_empty() => Some((WildMatch::new(pattern), url.to_string())),
+                _ => {
+                    tracing::warn!(%secret, entry = i, "runbooks[{i}] in the routing secret needs a \"match\" glob and a \"url\"; left out");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
 fn json_problem(e: &serde_json::Error) -> String {
     let msg = e.to_string();
     if msg.starts_with("unknown field") || msg.starts_with("missing field") {
@@ -294,6 +323,38 @@ mod tests {
         .unwrap();
         let keys: Vec<&str> = t.keys().iter().map(|k| k.expose_secret()).collect();
         assert_eq!(keys, vec![a.as_str(), b.as_str()]);
+    }
+
+    #[test]
+    fn the_stacks_placeholder_and_an_empty_object_are_unconfigured_not_invalid() {
+        for value in ["{}", r#"{"placeholder": "put the key here"}"#] {
+            let t = table(value).unwrap();
+            assert!(t.placeholder, "{value}");
+            assert!(t.keys().is_empty());
+        }
+        assert!(!table(&"a".repeat(32)).unwrap().placeholder);
+        assert!(
+            table(r#"{"placeholder": "x", "routes": []}"#).is_err(),
+            "half-edited is a mistake"
+        );
+    }
+
+    #[test]
+    fn a_bad_runbook_entry_costs_that_entry_never_the_table() {
+        let a = "a".repeat(32);
+        for runbooks in [
+            r#"[{"match": "db-*", "URL": "https://w"}, {"match": "*", "url": "https://w/all"}]"#,
+            r#"[{"match": "db-*"}, {"match": "*", "url": "https://w/all"}]"#,
+        ] {
+            let t = table(&format!(r#"{{"default": "{a}", "runbooks": {runbooks}}}"#)).unwrap();
+            assert_eq!(t.runbook("db-cpu"), Some("https://w/all"), "{runbooks}");
+        }
+        let t = table(&format!(
+            r#"{{"default": "{a}", "runbooks": {{"db-*": "https://w"}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(t.runbook("db-cpu"), None);
+        assert!(t.route("db-cpu").is_some(), "the table still pages");
     }
 
     #[test]

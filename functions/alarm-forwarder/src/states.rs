@@ -13,9 +13,12 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use crate::alarm::{AlarmChange, State};
+use crate::config::InsufficientData;
 
 /// DescribeAlarms takes at most 100 names a call.
 pub const NAMES_PER_CALL: usize = 100;
+/// The longest the lookup may delay the pages.
+const MAX_LOOKUP: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// An alarm as CloudWatch holds it now.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,19 +35,31 @@ pub trait AlarmStates: Send + Sync {
     async fn current(&self, names: &[String], deadline: Instant) -> Result<HashMap<String, Current>, String>;
 }
 
-/// Whether `change` is older than the alarm's last change and says something else: sending it
-/// would undo what a newer notification did.
-pub fn is_stale(change: &AlarmChange, current: &Current) -> bool {
-    // Same name, another alarm (another account's, or deleted and made again elsewhere).
+/// What a state asks of PagerDuty: open (`true`), close (`false`), or nothing (INSUFFICIENT_DATA
+/// under `ignore`).
+fn action(state: State, insufficient: InsufficientData) -> Option<bool> {
+    match (state, insufficient) {
+        (State::Alarm, _) | (State::InsufficientData, InsufficientData::Trigger) => Some(true),
+        (State::Ok, _) | (State::InsufficientData, InsufficientData::Resolve) => Some(false),
+        (State::InsufficientData, InsufficientData::Ignore) => None,
+    }
+}
+
+/// Whether `change` is older than the alarm's last change and asks PagerDuty for something else
+/// than the alarm's current state asks: sending it would undo what a newer notification did. A
+/// current state that asks nothing (INSUFFICIENT_DATA under `ignore`, which sent nothing) never
+/// makes a notification stale: the ALARM or OK before it is the last word PagerDuty heard.
+pub fn is_stale(change: &AlarmChange, current: &Current, insufficient: InsufficientData) -> bool {
+    // Same name, another alarm: another account's.
     if let (Some(a), Some(b)) = (&change.arn, &current.arn) {
         if a != b {
             return false;
         }
     }
-    match change.changed_at {
-        Some(at) => at < current.changed_at && change.state != current.state,
-        None => false,
-    }
+    let (Some(at), Some(now_asks)) = (change.changed_at, action(current.state, insufficient)) else {
+        return false;
+    };
+    at < current.changed_at && action(change.state, insufficient) != Some(now_asks)
 }
 
 /// The alarms whose state this function can read: those of its own region (by ARN).
@@ -130,16 +145,19 @@ fn insert(
 #[async_trait]
 impl AlarmStates for CloudWatchStates {
     async fn current(&self, names: &[String], deadline: Instant) -> Result<HashMap<String, Current>, String> {
-        // Half the remaining time at most: the pages themselves need the rest.
-        let budget = deadline.saturating_duration_since(Instant::now()) / 2;
-        let mut out = HashMap::new();
-        for chunk in names.chunks(NAMES_PER_CALL) {
-            match tokio::time::timeout(budget, self.describe(chunk)).await {
-                Ok(found) => out.extend(found?),
-                Err(_) => return Err(format!("no answer within {} ms", budget.as_millis())),
+        // At most 3 s, and half the time left: the pages themselves need the rest.
+        let budget = (deadline.saturating_duration_since(Instant::now()) / 2).min(MAX_LOOKUP);
+        let lookup = async {
+            let mut out = HashMap::new();
+            for chunk in names.chunks(NAMES_PER_CALL) {
+                out.extend(self.describe(chunk).await?);
             }
+            Ok(out)
+        };
+        match tokio::time::timeout(budget, lookup).await {
+            Ok(found) => found,
+            Err(_) => Err(format!("no answer within {} ms", budget.as_millis())),
         }
-        Ok(out)
     }
 }
 
@@ -148,6 +166,8 @@ mod tests {
     use super::*;
     use crate::alarm::parse;
     use crate::test_events::message_of;
+
+    const IGNORE: InsufficientData = InsufficientData::Ignore;
 
     fn ok_at(at: &str) -> AlarmChange {
         let mut c = parse(&message_of("metric-alarm-OK.json")).unwrap();
@@ -164,26 +184,38 @@ mod tests {
     }
 
     #[test]
-    fn an_older_notification_of_another_state_is_stale() {
+    fn an_older_notification_asking_the_opposite_is_stale() {
         let late_ok = ok_at("2026-12-03T10:00:00Z");
-        assert!(is_stale(&late_ok, &current(State::Alarm, "2026-12-03T10:05:00Z")));
+        assert!(is_stale(
+            &late_ok,
+            &current(State::Alarm, "2026-12-03T10:05:00Z"),
+            IGNORE
+        ));
     }
 
     #[test]
     fn a_newer_or_agreeing_notification_is_not() {
         let ok = ok_at("2026-12-03T10:00:00Z");
-        assert!(
-            !is_stale(&ok, &current(State::Alarm, "2026-12-03T09:59:00Z")),
-            "newer"
-        );
-        assert!(
-            !is_stale(&ok, &current(State::Ok, "2026-12-03T10:05:00Z")),
-            "same state"
-        );
-        assert!(
-            !is_stale(&ok, &current(State::Alarm, "2026-12-03T10:00:00Z")),
-            "same instant"
-        );
+        let alarm_before = current(State::Alarm, "2026-12-03T09:59:00Z");
+        assert!(!is_stale(&ok, &alarm_before, IGNORE), "newer");
+        let ok_after = current(State::Ok, "2026-12-03T10:05:00Z");
+        assert!(!is_stale(&ok, &ok_after, IGNORE), "same state");
+        let alarm_same_instant = current(State::Alarm, "2026-12-03T10:00:00Z");
+        assert!(!is_stale(&ok, &alarm_same_instant, IGNORE), "same instant");
+    }
+
+    #[test]
+    fn insufficient_data_that_sent_nothing_never_makes_a_notification_stale() {
+        // ALARM failed to reach PagerDuty, then the metric stopped: the retried ALARM must page.
+        let mut late_alarm = ok_at("2026-12-03T10:00:00Z");
+        late_alarm.state = State::Alarm;
+        let silent = current(State::InsufficientData, "2026-12-03T10:05:00Z");
+        assert!(!is_stale(&late_alarm, &silent, IGNORE));
+        assert!(!is_stale(&ok_at("2026-12-03T10:00:00Z"), &silent, IGNORE));
+        // When INSUFFICIENT_DATA resolves, it asks what an OK asks.
+        let resolve = InsufficientData::Resolve;
+        assert!(!is_stale(&ok_at("2026-12-03T10:00:00Z"), &silent, resolve));
+        assert!(is_stale(&late_alarm, &silent, resolve));
     }
 
     #[test]
@@ -191,12 +223,13 @@ mod tests {
         let ok = ok_at("2026-12-03T10:00:00Z");
         let mut elsewhere = current(State::Alarm, "2026-12-03T10:05:00Z");
         elsewhere.arn = Some("arn:aws:cloudwatch:us-east-1:999999999999:alarm:api-5xx-rate".into());
-        assert!(!is_stale(&ok, &elsewhere));
+        assert!(!is_stale(&ok, &elsewhere, IGNORE));
         let mut untimed = ok;
         untimed.changed_at = None;
         assert!(!is_stale(
             &untimed,
-            &current(State::Alarm, "2026-12-03T10:05:00Z")
+            &current(State::Alarm, "2026-12-03T10:05:00Z"),
+            IGNORE
         ));
     }
 
