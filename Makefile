@@ -24,13 +24,16 @@ STACK_DIR ?= $(CURDIR)/.stack
 # The Lambda Runtime API emulator of `make watch`, and where `make invoke` sends events.
 WATCH_PORT ?= 9000
 
-.PHONY: help setup build demo bench lint lint-infra test unit stack-up stack-down watch invoke fmt package deploy destroy
+.PHONY: help setup setup-deploy build demo bench lint lint-infra test unit stack-up stack-down watch invoke fmt package deploy destroy
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 setup: ## install what the local stack needs (PostgreSQL, moto, cargo-lambda, cfn-lint, SAM CLI); idempotent
 	@infra/local/setup.sh
+
+setup-deploy: ## install only what building and deploying need (cargo-lambda, zig, cfn-lint, SAM CLI); no root, no PostgreSQL
+	@infra/local/setup.sh --deploy
 
 build: ## build every crate
 	cargo build --workspace
@@ -51,7 +54,7 @@ lint: setup lint-infra ## formatting, clippy with warnings denied, and the SAM t
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-lint-infra: setup ## cfn-lint and sam validate on infra/template.yaml, offline, without credentials
+lint-infra: setup-deploy ## cfn-lint and sam validate on infra/template.yaml, offline, without credentials
 	cfn-lint infra/template.yaml
 	$(OFFLINE_SAM) $(SAM) validate --lint --template-file infra/template.yaml --region us-east-1
 	$(OFFLINE_SAM) $(SAM) validate --template-file infra/template.yaml --region us-east-1
@@ -64,7 +67,7 @@ test: lint ## everything CI runs: lint, unit and integration tests over a fresh 
 	cargo build --workspace --bins
 	infra/local/with-stack.sh cargo test --workspace
 
-package: setup ## build every function as a Lambda zip for ARCH (arm64) and print each zip's size
+package: setup-deploy ## build every function as a Lambda zip for ARCH (arm64) and print each zip's size
 	@case "$(ARCH)" in arm64) t=aarch64-unknown-linux-gnu;; x86_64) t=x86_64-unknown-linux-gnu;; \
 		*) echo "ARCH must be arm64 or x86_64, not $(ARCH)"; exit 1;; esac; \
 	rustup target list --installed | grep -qx $$t || rustup target add $$t
@@ -74,12 +77,14 @@ package: setup ## build every function as a Lambda zip for ARCH (arm64) and prin
 		z=$(CARGO_TARGET_DIR)/lambda-$(ARCH)/$$f/bootstrap.zip; \
 		printf '  %-16s %8s bytes  %s\n' $$f $$(stat -c %s $$z) $$z; done
 
-deploy: setup ## sam build + sam deploy (the first time: make deploy GUIDED=1); needs AWS credentials
+deploy: setup-deploy ## sam build + sam deploy (the first time: make deploy GUIDED=1); needs AWS credentials
 	cd infra && SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 $(SAM) build --beta-features \
 		--parameter-overrides Architecture=$(ARCH)
-	cd infra && $(SAM) deploy $(if $(GUIDED),--guided,)
+	@# The deployed Architecture follows ARCH: offered to the guided run, set in the saved parameters after.
+	$(if $(GUIDED),,python3 infra/tools/set-architecture.py $(ARCH) infra/samconfig.toml)
+	cd infra && $(SAM) deploy $(if $(GUIDED),--guided --parameter-overrides Architecture=$(ARCH),)
 
-destroy: setup ## delete the deployed stack (the routing secret and log groups go with it)
+destroy: setup-deploy ## delete the deployed stack (the routing secret and log groups go with it)
 	cd infra && $(SAM) delete
 
 stack-up: setup ## start the local stack in .stack/, seed it, and print its variables (source .stack/env)

@@ -201,3 +201,45 @@ fn every_role_holds_only_the_managed_policies_it_needs() {
     }
     assert_eq!(roles, 5, "one role per function");
 }
+
+/// `make deploy ARCH=x86_64` sets the saved Architecture and keeps every other saved parameter.
+#[test]
+fn set_architecture_changes_only_the_architecture_of_the_saved_parameters() {
+    let dir = std::env::temp_dir().join(ops_tests::unique("samconfig"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("samconfig.toml");
+    let saved = r#"version = 0.1
+[default.deploy.parameters]
+capabilities = "CAPABILITY_IAM"
+parameter_overrides = "Architecture=\"arm64\" OpsEmail=\"ops@example.com\" HealthChecks=\"{\\\"checks\\\": []}\""
+"#;
+    let run = |arch: &str| {
+        std::process::Command::new("python3")
+            .arg(ops_tests::repo_path("infra/tools/set-architecture.py"))
+            .arg(arch)
+            .arg(&path)
+            .output()
+            .expect("python3 runs")
+    };
+    std::fs::write(&path, saved).unwrap();
+    assert!(run("x86_64").status.success());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(r#"Architecture=\"x86_64\""#), "{text}");
+    assert!(text.contains(r#"OpsEmail=\"ops@example.com\""#), "{text}");
+    assert!(
+        text.contains(r#"HealthChecks=\"{\\\"checks\\\": []}\""#),
+        "{text}"
+    );
+    assert!(text.contains(r#"capabilities = "CAPABILITY_IAM""#));
+
+    let refused = run("sparc");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("arm64 or x86_64"));
+    std::fs::write(&path, "version = 0.1\n").unwrap();
+    let first = run("arm64");
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains("GUIDED=1"),
+        "a first deploy is guided"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,4 +1,4 @@
-//! alarm-forwarder's configuration, read once at cold start. The README's table follows this file.
+//! alarm-forwarder's configuration, read once at cold start. The function's README table follows this file.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! cleanup-scanner's configuration and scan input. The README's tables follow this file.
+//! cleanup-scanner's configuration and scan input. The function's README tables follow this file.
 
 use std::time::Duration;
 

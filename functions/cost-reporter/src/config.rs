@@ -1,5 +1,5 @@
 //! cost-reporter's configuration and report input. Every input key defaults from a variable, so a
-//! plain Scheduled Event gives the configured report. The README's tables follow this file.
+//! plain Scheduled Event gives the configured report. The function's README tables follow this file.
 
 use ops_shared::{SharedError, Vars};
 use serde::Serialize;

@@ -1,4 +1,4 @@
-//! health-checker's configuration, read once at cold start. The README's table follows this file.
+//! health-checker's configuration, read once at cold start. The function's README table follows this file.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! secret-rotator's configuration, read once at cold start. The README's table follows this file.
+//! secret-rotator's configuration, read once at cold start. The function's README table follows this file.
 
 use std::time::Duration;
 

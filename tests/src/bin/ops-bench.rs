@@ -1,6 +1,6 @@
 //! `make bench`: the numbers of every function, measured over the local stack with release builds,
 //! next to a Python 3 + boto3 baseline of the same cold-start work. Writes a Markdown report
-//! (`--out bench/RESULTS.md`) and the same tables into README.md between the bench markers.
+//! (`--out bench/RESULTS.md`) and the same tables into docs/performance.md between the bench markers.
 //!
 //! Nothing here asserts a time: it measures and reports, and says where a target is missed.
 
@@ -927,8 +927,8 @@ fn render(rows: &BTreeMap<&str, FunctionRow>, workloads: &[Workload]) -> String 
     md
 }
 
-fn write_readme(table: &str) {
-    let path = repo_path("README.md");
+fn write_performance_doc(table: &str) {
+    let path = repo_path("docs/performance.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let (start, end) = ("<!-- bench:start -->", "<!-- bench:end -->");
     match (readme.find(start), readme.find(end)) {
@@ -936,7 +936,7 @@ fn write_readme(table: &str) {
             let updated = format!("{}{start}\n{table}{}", &readme[..a], &readme[b..]);
             std::fs::write(&path, updated).unwrap();
         }
-        _ => eprintln!("README.md has no {start} … {end} markers; left it alone"),
+        _ => eprintln!("docs/performance.md has no {start} … {end} markers; left it alone"),
     }
 }
 
@@ -999,7 +999,7 @@ async fn main() {
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     std::fs::write(&out, &doc).unwrap();
     if only.is_empty() {
-        write_readme(&table);
+        write_performance_doc(&table);
     }
     print!("{doc}");
 }
