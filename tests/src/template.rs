@@ -40,8 +40,9 @@ pub fn strings(v: &Value) -> Vec<String> {
     }
 }
 
-/// The Allow and Deny statements of the inline policies of a function's role, SAM's own
-/// on-failure-destination policy left out.
+/// The Allow and Deny statements of the inline policies of a function's role, without the grants
+/// Lambda itself uses for an on-failure destination (SAM's generated policy, or a statement with
+/// Sid `OnFailureDestination` in an explicit role): those are sent by Lambda, not by the code.
 pub fn role_statements(template: &Value, function: &str) -> Vec<Value> {
     let resources = &template["Resources"];
     let role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
@@ -61,5 +62,6 @@ pub fn role_statements(template: &Value, function: &str) -> Vec<Value> {
             Value::Array(list) => list.clone(),
             single => vec![single.clone()],
         })
+        .filter(|s| s["Sid"] != "OnFailureDestination")
         .collect()
 }

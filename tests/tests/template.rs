@@ -180,13 +180,14 @@ fn every_role_holds_only_the_managed_policies_it_needs() {
                 continue;
             }
             // `Fn::If [Condition, arn, NoValue]`: X-Ray with tracing on, the VPC policy only for a
-            // rotator in a VPC.
+            // function in a VPC.
             let branches = &arn["Fn::If"];
             let condition = branches[0].as_str().unwrap_or_else(|| panic!("{name}: {arn}"));
             let held = policy_arn(&branches[1]).unwrap_or_else(|| panic!("{name}: {arn}"));
             assert_eq!(branches[2]["Ref"], "AWS::NoValue", "{name}: {arn}");
+            let in_vpc = ["RotatorInVpc", "HealthCheckerInVpc"];
             let allowed = (held == always[1] && condition == "TracingOn")
-                || (held == vpc && condition == "RotatorInVpc");
+                || (held == vpc && in_vpc.contains(&condition));
             assert!(allowed, "{name} holds {held} when {condition}");
         }
         for p in r["Properties"]["Policies"].as_array().into_iter().flatten() {
