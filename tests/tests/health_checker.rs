@@ -45,13 +45,57 @@ impl Env {
         Config::from_vars(&ops_shared::Vars::from_pairs(self.vars())).unwrap()
     }
 
+    /// An ad-hoc run of `checks`: metrics, no alarms.
     async fn run(&self, checks: Value) -> Report {
-        let config = self.config();
-        let deps = Deps::connect(&config).await.unwrap();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        health_checker::run::run(&deps, &config, &json!({ "checks": checks }), deadline)
+        self.run_event(&self.config(), json!({ "checks": checks }))
             .await
             .unwrap()
+    }
+
+    /// A scheduled run of `checks` as the configured list (HEALTH_CHECKS): the run that keeps the
+    /// alarms in step.
+    async fn run_configured(&self, checks: Value) -> Report {
+        let config = self.configured(&checks);
+        self.run_event(
+            &config,
+            json!({"detail-type": "Scheduled Event", "source": "aws.events"}),
+        )
+        .await
+        .unwrap()
+    }
+
+    fn configured(&self, checks: &Value) -> Config {
+        let mut vars = self.vars();
+        vars.push(("HEALTH_CHECKS", json!({ "checks": checks }).to_string()));
+        Config::from_vars(&ops_shared::Vars::from_pairs(vars)).unwrap()
+    }
+
+    async fn run_event(&self, config: &Config, event: Value) -> Result<Report, health_checker::HealthError> {
+        let deps = Deps::connect(config).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        health_checker::run::run(&deps, config, &event, deadline).await
+    }
+
+    async fn alarm_names(&self) -> Vec<String> {
+        let cw = aws_sdk_cloudwatch::Client::new(&self.stack.aws().await);
+        let page = cw
+            .describe_alarms()
+            .alarm_name_prefix(&self.prefix)
+            .max_records(100)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            page.next_token().is_none(),
+            "the tests keep under 100 alarms a prefix"
+        );
+        let mut names: Vec<String> = page
+            .metric_alarms()
+            .iter()
+            .filter_map(|a| a.alarm_name().map(str::to_string))
+            .collect();
+        names.sort();
+        names
     }
 }
 
@@ -230,7 +274,7 @@ async fn alarms_are_created_updated_and_deleted_and_metrics_are_readable() {
     let web = targets::http().await;
     let cw = aws_sdk_cloudwatch::Client::new(&env.stack.aws().await);
     let first = env
-        .run(json!([
+        .run_configured(json!([
             {"name": "keep", "kind": "http", "url": web.url("/ok")},
             {"name": "change", "kind": "http", "url": web.url("/status/500")},
             {"name": "drop", "kind": "tcp", "host": "127.0.0.1", "port": web.addr.port()},
@@ -241,7 +285,7 @@ async fn alarms_are_created_updated_and_deleted_and_metrics_are_readable() {
     assert_eq!(first.metric_requests, 1);
 
     let second = env
-        .run(json!([
+        .run_configured(json!([
             {"name": "keep", "kind": "http", "url": web.url("/ok")},
             {"name": "change", "kind": "http", "url": web.url("/status/500"), "failure_threshold": 1, "evaluation_runs": 2},
         ]))
@@ -277,11 +321,15 @@ async fn alarms_are_created_updated_and_deleted_and_metrics_are_readable() {
         (change.datapoints_to_alarm(), change.evaluation_periods()),
         (Some(1), Some(2))
     );
-    assert_eq!(change.treat_missing_data(), Some("breaching"));
+    assert_eq!(
+        change.treat_missing_data(),
+        Some("missing"),
+        "a run that did not happen pages nobody"
+    );
     assert_eq!(change.alarm_actions(), std::slice::from_ref(&env.topic));
     assert_eq!(change.ok_actions(), std::slice::from_ref(&env.topic));
 
-    let third = env.run(json!([{"name": "keep", "kind": "http", "url": web.url("/ok")}, {"name": "change", "kind": "http", "url": web.url("/status/500"), "failure_threshold": 1, "evaluation_runs": 2}])).await;
+    let third = env.run_configured(json!([{"name": "keep", "kind": "http", "url": web.url("/ok")}, {"name": "change", "kind": "http", "url": web.url("/status/500"), "failure_threshold": 1, "evaluation_runs": 2}])).await;
     let unchanged = third.alarms.unwrap();
     assert!(unchanged.created.is_empty() && unchanged.updated.is_empty() && unchanged.deleted.is_empty());
 
@@ -294,7 +342,7 @@ async fn alarms_are_created_updated_and_deleted_and_metrics_are_readable() {
 }
 
 #[tokio::test]
-async fn a_thousand_checks_finish_within_the_deadline_in_two_metric_requests() {
+async fn a_thousand_checks_finish_within_the_deadline_in_two_metric_requests_and_one_for_the_run() {
     let env = Env::new().await;
     let web = targets::http().await;
     let checks: Vec<Value> = (0..1000)
@@ -311,8 +359,8 @@ async fn a_thousand_checks_finish_within_the_deadline_in_two_metric_requests() {
         report.checks.iter().find(|c| !c.outcome.healthy)
     );
     assert_eq!(
-        report.metric_requests, 2,
-        "2000 datapoints in two PutMetricData calls"
+        report.metric_requests, 3,
+        "2000 datapoints in two PutMetricData calls, and one for the run's own two (ChecksSkipped, RunsCompleted)"
     );
 }
 
@@ -343,11 +391,16 @@ async fn a_run_through_cargo_lambda_invoke_reports_each_check_and_logs_the_failu
         "one line per failed check:\n{logs}"
     );
 
+    // Nothing configured: not an error (the default deploy must not fail every five minutes).
     let scheduled = f.invoke_file("events/health-checker/scheduled-event.json");
+    assert!(scheduled.ok, "{}", scheduled.error);
     assert!(
-        !scheduled.ok && scheduled.error.contains("HEALTH_CHECKS"),
+        scheduled.json()["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("HEALTH_CHECKS"),
         "{}",
-        scheduled.error
+        scheduled.output
     );
 }
 
@@ -412,4 +465,122 @@ async fn throttled_ecs_reads_call_no_service_unhealthy_and_fail_the_run_naming_t
         !logs.contains("check failed"),
         "no check is logged as failed:\n{logs}"
     );
+}
+
+/// `n` TCP checks against one open port, named `c00`, `c01`, ...
+fn tcp_checks(n: usize, port: u16) -> Vec<Value> {
+    (0..n)
+        .map(|i| json!({"name": format!("c{i:02}"), "kind": "tcp", "host": "127.0.0.1", "port": port}))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_component_run_of_dns_checks_only_deletes_no_alarm() {
+    let env = Env::new().await;
+    let dns = targets::dns().await;
+    let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = open.local_addr().unwrap().port();
+    let mut checks = tcp_checks(3, port);
+    checks.push(
+        json!({"name": "api-dns", "kind": "dns", "query": "svc.ops.test", "resolver": dns.addr.to_string()}),
+    );
+    let first = env.run_configured(Value::Array(checks.clone())).await;
+    assert_eq!(first.alarms.unwrap().created.len(), 4);
+
+    let config = env.configured(&Value::Array(checks));
+    let component = env
+        .run_event(&config, json!({"only": {"kinds": ["dns"]}}))
+        .await
+        .unwrap();
+    assert_eq!(component.checks.len(), 1, "only the DNS check ran");
+    assert!(component.alarms.is_none());
+    assert_eq!(env.alarm_names().await.len(), 4, "every alarm is still there");
+    drop(open);
+}
+
+#[tokio::test]
+async fn removing_three_of_forty_checks_deletes_exactly_their_alarms_after_resolving_one() {
+    let env = Env::new().await;
+    let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = open.local_addr().unwrap().port();
+    let all = tcp_checks(40, port);
+    env.run_configured(Value::Array(all.clone())).await;
+    assert_eq!(env.alarm_names().await.len(), 40);
+    let cw = aws_sdk_cloudwatch::Client::new(&env.stack.aws().await);
+    let alarmed = format!("{}c01", env.prefix);
+    cw.set_alarm_state()
+        .alarm_name(&alarmed)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("paging now")
+        .send()
+        .await
+        .unwrap();
+
+    let kept: Vec<Value> = all.iter().skip(3).cloned().collect();
+    let changes = env.run_configured(Value::Array(kept)).await.alarms.unwrap();
+    let gone: Vec<String> = (0..3).map(|i| format!("{}c{i:02}", env.prefix)).collect();
+    assert_eq!(changes.deleted, gone);
+    assert_eq!(
+        changes.resolved_first,
+        vec![alarmed.clone()],
+        "set to OK first, so its incident resolves"
+    );
+    assert_eq!(changes.waiting, 0);
+    let left = env.alarm_names().await;
+    assert_eq!(left.len(), 37);
+    assert!(gone.iter().all(|g| !left.contains(g)));
+    drop(open);
+}
+
+#[tokio::test]
+async fn an_empty_configured_list_succeeds_and_a_shared_name_is_refused() {
+    let env = Env::new().await;
+    let empty = env.configured(&json!([]));
+    let report = env
+        .run_event(&empty, json!({"detail-type": "Scheduled Event"}))
+        .await
+        .expect("nothing configured is not an error");
+    assert!(report.checks.is_empty() && report.note.is_some());
+
+    let twice = json!([
+        {"name": "same", "kind": "tcp", "host": "127.0.0.1", "port": 1},
+        {"name": "same", "kind": "tcp", "host": "127.0.0.1", "port": 2},
+    ]);
+    let err = env
+        .run_event(&env.configured(&twice), json!({"detail-type": "Scheduled Event"}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("checks[0] and checks[1]") && err.contains("same"),
+        "{err}"
+    );
+    assert!(env.alarm_names().await.is_empty(), "no alarm was made for either");
+}
+
+#[tokio::test]
+async fn a_check_that_could_not_start_publishes_no_check_healthy() {
+    let env = Env::new().await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let name = unique("never-started");
+    let mut vars = env.vars();
+    vars.push(("HEALTH_CONCURRENCY", "1".to_string()));
+    let config = Config::from_vars(&ops_shared::Vars::from_pairs(vars)).unwrap();
+    let deps = Deps::connect(&config).await.unwrap();
+    let checks = json!({"checks": [
+        {"name": unique("hangs"), "kind": "http", "url": format!("http://127.0.0.1:{port}/"), "timeout": "30s"},
+        {"name": name, "kind": "tcp", "host": "127.0.0.1", "port": port},
+    ]});
+    // A budget that the first check spends whole: the second never starts.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(4000);
+    let report = health_checker::run::run(&deps, &config, &checks, deadline)
+        .await
+        .unwrap();
+    assert!(report.skipped.contains(&name), "{:?}", report.checks);
+    assert!(
+        check_healthy(&env.stack, &name).await.is_empty(),
+        "no CheckHealthy for a check that never ran"
+    );
+    drop(silent);
 }

@@ -3,10 +3,10 @@
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic};
 use ops_shared::error::{sdk_message, sdk_retryable};
 
-use crate::alarms::{AlarmSpec, AlarmStore};
+use crate::alarms::{AlarmSpec, AlarmStore, Existing};
 use crate::error::HealthError;
 use crate::probe::ecs::{Deployment, EcsServices, EcsUnread, ServiceState};
 
@@ -34,7 +34,7 @@ where
 
 #[async_trait]
 impl AlarmStore for CloudWatchAlarms {
-    async fn list(&self, prefix: &str) -> Result<Vec<AlarmSpec>, HealthError> {
+    async fn list(&self, prefix: &str) -> Result<Vec<Existing>, HealthError> {
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -57,7 +57,7 @@ impl AlarmStore for CloudWatchAlarms {
                     })
                     .collect();
                 dimensions.sort();
-                out.push(AlarmSpec {
+                let spec = AlarmSpec {
                     name: a.alarm_name().unwrap_or_default().to_string(),
                     description: a.alarm_description().unwrap_or_default().to_string(),
                     namespace: a.namespace().unwrap_or_default().to_string(),
@@ -77,6 +77,10 @@ impl AlarmStore for CloudWatchAlarms {
                     treat_missing_data: a.treat_missing_data().unwrap_or("missing").to_string(),
                     alarm_actions: a.alarm_actions().to_vec(),
                     ok_actions: a.ok_actions().to_vec(),
+                };
+                out.push(Existing {
+                    spec,
+                    in_alarm: a.state_value() == Some(&StateValue::Alarm),
                 });
             }
         }
@@ -108,6 +112,18 @@ impl AlarmStore for CloudWatchAlarms {
             .send()
             .await
             .map_err(|e| alarms_error("PutMetricAlarm", &e))?;
+        Ok(())
+    }
+
+    async fn set_ok(&self, name: &str, reason: &str) -> Result<(), HealthError> {
+        self.client
+            .set_alarm_state()
+            .alarm_name(name)
+            .state_value(StateValue::Ok)
+            .state_reason(reason)
+            .send()
+            .await
+            .map_err(|e| alarms_error("SetAlarmState", &e))?;
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 //! must not silently fall back to a default), with the check's name and the field at fault. A bad
 //! check never stops the others.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -18,6 +18,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct Check {
     pub name: String,
+    /// `group`: what the check belongs to (a team, a component), for component runs and tools.
+    pub group: Option<String>,
     pub timeout: Duration,
     pub failure_threshold: u32,
     pub evaluation_runs: u32,
@@ -118,24 +120,33 @@ pub struct Invalid {
 }
 
 /// Reads a list of checks. Each entry is a check or the reason it is not one.
+/// Parses every entry; a broken one is reported by name (or position) and the others still run.
 pub fn parse_list(list: &[Value]) -> Vec<Result<Check, Invalid>> {
-    let mut seen = HashSet::new();
-    list.iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            let check = parse(i, raw)?;
-            if !seen.insert(check.name.clone()) {
-                return Err(Invalid {
-                    name: check.name.clone(),
-                    problem: "the name is used by an earlier check; names must be unique".into(),
-                });
-            }
-            Ok(check)
-        })
-        .collect()
+    list.iter().enumerate().map(|(i, raw)| parse(i, raw)).collect()
 }
 
-const COMMON: &[&str] = &["name", "kind", "timeout", "failure_threshold", "evaluation_runs"];
+/// The first name two entries share, with both positions. A shared name would put one check's
+/// result under the other's metric and alarm, so the whole list is refused.
+pub fn duplicate(list: &[Value]) -> Option<(String, usize, usize)> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, raw) in list.iter().enumerate() {
+        if let Some(name) = raw.get("name").and_then(Value::as_str) {
+            if let Some(first) = seen.insert(name, i) {
+                return Some((name.to_string(), first, i));
+            }
+        }
+    }
+    None
+}
+
+const COMMON: &[&str] = &[
+    "name",
+    "kind",
+    "group",
+    "timeout",
+    "failure_threshold",
+    "evaluation_runs",
+];
 const HTTP: &[&str] = &[
     "url",
     "method",
@@ -244,8 +255,10 @@ fn parse(index: usize, raw: &Value) -> Result<Check, Invalid> {
             min_running: f.integer("min_running")?,
         },
     };
+    let group = f.string("group")?;
     Ok(Check {
         name,
+        group,
         timeout,
         failure_threshold,
         evaluation_runs,
@@ -579,18 +592,20 @@ mod tests {
 
     #[test]
     fn names_must_be_present_usable_and_unique() {
-        let list = parse_list(&[
+        let raw = [
             json!({"kind": "tcp", "host": "h", "port": 1}),
             json!({"name": "has space", "kind": "tcp", "host": "h", "port": 1}),
-            json!({"name": "ok", "kind": "tcp", "host": "h", "port": 1}),
+            json!({"name": "ok", "kind": "tcp", "host": "h", "port": 1, "group": "db"}),
             json!({"name": "ok", "kind": "tcp", "host": "h", "port": 2}),
             json!("not an object"),
-        ]);
+        ];
+        let list = parse_list(&raw);
         assert_eq!(list[0].as_ref().unwrap_err().name, "checks[0]");
         assert!(list[1].as_ref().unwrap_err().problem.contains("letters, digits"));
-        assert!(list[2].is_ok());
-        assert!(list[3].as_ref().unwrap_err().problem.contains("unique"));
+        assert_eq!(list[2].as_ref().unwrap().group.as_deref(), Some("db"));
         assert!(list[4].is_err());
+        assert_eq!(duplicate(&raw), Some(("ok".to_string(), 2, 3)));
+        assert_eq!(duplicate(&raw[..3]), None);
     }
 
     #[test]

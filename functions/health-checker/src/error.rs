@@ -8,8 +8,12 @@ pub enum HealthError {
     #[error(transparent)]
     Shared(#[from] SharedError),
 
-    #[error("the event has no checks: send {{\"checks\": [...]}} as the schedule's constant Input, or send EventBridge's Scheduled Event and set HEALTH_CHECKS")]
-    NoChecks,
+    #[error("two checks are named {name} (checks[{first}] and checks[{second}]): one's result would be published under the other's metric and alarm; rename one. Nothing was run and no alarm was changed")]
+    DuplicateName {
+        name: String,
+        first: usize,
+        second: usize,
+    },
 
     #[error("the event is not a check list: {problem}")]
     BadEvent { problem: String },
@@ -35,7 +39,7 @@ impl Retryable for HealthError {
             Self::Shared(e) => e.retryable(),
             Self::Alarms { retryable, .. } => *retryable,
             Self::Ecs { retryable, .. } => *retryable,
-            Self::NoChecks | Self::BadEvent { .. } => false,
+            Self::DuplicateName { .. } | Self::BadEvent { .. } => false,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod outcome;
 pub mod probe;
 pub mod run;
+pub mod selection;
 pub mod status;
 
 use lambda_runtime::LambdaEvent;

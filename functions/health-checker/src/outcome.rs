@@ -9,9 +9,13 @@ pub struct Outcome {
     pub healthy: bool,
     /// The check could not be judged (what it reads could not be read): neither healthy nor
     /// unhealthy, and it publishes no `CheckHealthy` datapoint, so it never reads as a failure.
-    /// (Its alarm still sees the datapoint missing, which it treats as breaching.)
+    /// (Its alarm sees the datapoint missing, which it treats as missing: no page.)
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub unknown: bool,
+    /// The check did not run, or was cut short, because the run's time budget was spent: says
+    /// nothing about the target (also `unknown`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
     #[serde(rename = "latency_ms")]
     #[serde(serialize_with = "millis")]
     pub latency: Duration,
@@ -30,6 +34,7 @@ impl Outcome {
         Self {
             healthy: true,
             unknown: false,
+            skipped: false,
             latency,
             reason: reason.into(),
             days_left: None,
@@ -40,6 +45,7 @@ impl Outcome {
         Self {
             healthy: false,
             unknown: false,
+            skipped: false,
             latency,
             reason: reason.into(),
             days_left: None,
@@ -50,9 +56,18 @@ impl Outcome {
         Self {
             healthy: false,
             unknown: true,
+            skipped: false,
             latency: Duration::ZERO,
             reason: reason.into(),
             days_left: None,
+        }
+    }
+
+    pub fn skipped(latency: Duration, reason: impl Into<String>) -> Self {
+        Self {
+            skipped: true,
+            latency,
+            ..Self::unknown(reason)
         }
     }
 }

@@ -9,6 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
+#[cfg(test)]
+use crate::alarms::Existing;
 use crate::alarms::{self, AlarmSpec, AlarmStore};
 use crate::checks::{self, Check, Invalid, Probe};
 use crate::config::{Config, FUNCTION};
@@ -18,6 +20,7 @@ use crate::probe::ecs::{self, EcsServices, EcsUnread, ServiceRead};
 use crate::probe::http::{self, HttpClients};
 use crate::probe::tls::TlsProbe;
 use crate::probe::{dns, tcp};
+use crate::selection::{self, Selection};
 
 /// Everything a run talks to, built once per container.
 pub struct Deps {
@@ -41,52 +44,31 @@ pub struct AlarmChanges {
     pub created: Vec<String>,
     pub updated: Vec<String>,
     pub deleted: Vec<String>,
+    /// Set to OK before they were deleted, so their incidents resolved.
+    pub resolved_first: Vec<String>,
+    /// Alarms of removed checks that the per-run deletion cap leaves for the next runs.
+    pub waiting: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub healthy: usize,
     pub unhealthy: usize,
-    /// Checks that could not be judged this run (neither healthy nor unhealthy).
+    /// Checks that could not be judged this run (neither healthy nor unhealthy), skipped included.
     pub unknown: usize,
+    /// Checks the run's time budget did not let run (or finish): no `CheckHealthy` for them.
+    pub skipped: Vec<String>,
     pub checks: Vec<CheckReport>,
     pub metric_requests: usize,
+    /// `None` unless the run was of the configured list (a component or ad-hoc run never touches
+    /// an alarm).
     pub alarms: Option<AlarmChanges>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Time kept back from the deadline for PutMetricData and the alarms.
 const PUBLISH_RESERVE: Duration = Duration::from_secs(3);
-
-/// The check list of an event: its own `checks`, or `HEALTH_CHECKS` for a plain Scheduled Event.
-pub fn check_list(event: &Value, config: &Config) -> Result<Vec<Value>, HealthError> {
-    match event.get("checks") {
-        Some(Value::Array(list)) if !list.is_empty() => return Ok(list.clone()),
-        Some(Value::Array(_)) => return Err(HealthError::NoChecks),
-        Some(_) => {
-            return Err(HealthError::BadEvent {
-                problem: "\"checks\" is not a list".into(),
-            })
-        }
-        None => {}
-    }
-    let scheduled = event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
-        || event.is_null()
-        || event.as_object().is_some_and(|o| o.is_empty());
-    if !scheduled {
-        let keys = event
-            .as_object()
-            .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
-            .unwrap_or_default();
-        return Err(HealthError::BadEvent {
-            problem: format!("it has neither \"checks\" nor detail-type Scheduled Event (keys: {keys})"),
-        });
-    }
-    config
-        .checks
-        .clone()
-        .filter(|c| !c.is_empty())
-        .ok_or(HealthError::NoChecks)
-}
 
 pub async fn run(
     deps: &Deps,
@@ -94,7 +76,11 @@ pub async fn run(
     event: &Value,
     deadline: Instant,
 ) -> Result<Report, HealthError> {
-    let parsed = checks::parse_list(&check_list(event, config)?);
+    let selection = selection::select(event, config)?;
+    if let Some((name, first, second)) = checks::duplicate(selection.checks()) {
+        return Err(HealthError::DuplicateName { name, first, second });
+    }
+    let parsed = checks::parse_list(selection.checks());
     let checks_deadline = deadline
         .checked_sub(PUBLISH_RESERVE)
         .filter(|d| *d > Instant::now())
@@ -128,14 +114,31 @@ pub async fn run(
         let services = &services;
         async move {
             let started = Instant::now();
-            let limit = (started + check.timeout).min(checks_deadline);
-            let outcome = match tokio::time::timeout_at(limit, probe(deps, config, check, services)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Outcome::unhealthy(
-                    started.elapsed(),
-                    format!("timed out after {} ms", started.elapsed().as_millis()),
-                ),
-            };
+            if started >= checks_deadline {
+                return (
+                    i,
+                    Outcome::skipped(Duration::ZERO, "not started: the run's time budget was spent"),
+                );
+            }
+            let own = started + check.timeout;
+            let outcome =
+                match tokio::time::timeout_at(own.min(checks_deadline), probe(deps, config, check, services))
+                    .await
+                {
+                    Ok(outcome) => outcome,
+                    Err(_) if own <= checks_deadline => Outcome::unhealthy(
+                        started.elapsed(),
+                        format!("timed out after {} ms", started.elapsed().as_millis()),
+                    ),
+                    // Cut short by the run, not by its own timeout: that says nothing about the target.
+                    Err(_) => Outcome::skipped(
+                        started.elapsed(),
+                        format!(
+                            "cut short after {} ms: the run's time budget was spent",
+                            started.elapsed().as_millis()
+                        ),
+                    ),
+                };
             (i, outcome)
         }
     })
@@ -153,7 +156,7 @@ pub async fn run(
                 kind: check.probe.kind().to_string(),
                 outcome: by_index
                     .remove(&i)
-                    .unwrap_or_else(|| Outcome::unhealthy(Duration::ZERO, "timed out")),
+                    .unwrap_or_else(|| Outcome::skipped(Duration::ZERO, "not run")),
             },
             Err(Invalid { name, problem }) => CheckReport {
                 name: name.clone(),
@@ -163,17 +166,44 @@ pub async fn run(
         })
         .collect();
     for r in reports.iter().filter(|r| !r.outcome.healthy) {
-        if r.outcome.unknown {
+        if r.outcome.skipped {
+            tracing::warn!(check = %r.name, kind = %r.kind, reason = %r.outcome.reason, "check skipped");
+        } else if r.outcome.unknown {
             tracing::warn!(check = %r.name, kind = %r.kind, reason = %r.outcome.reason, "check not judged");
         } else {
             tracing::warn!(check = %r.name, kind = %r.kind, latency_ms = r.outcome.latency.as_millis() as u64, reason = %r.outcome.reason, "check failed");
         }
     }
 
-    let metrics = metrics(&parsed, &reports);
+    let skipped: Vec<String> = reports
+        .iter()
+        .filter(|r| r.outcome.skipped)
+        .map(|r| r.name.clone())
+        .collect();
+    let mut metrics = metrics(&parsed, &reports);
+    // The run's own: how many checks it could not run, and that it ran at all (the heartbeat the
+    // template's RunsCompleted alarm watches, so a checker that stopped pages once).
+    let now = SystemTime::now();
+    metrics.push(Metric::new("ChecksSkipped", skipped.len() as f64, Unit::Count).at(now));
+    metrics.push(Metric::new("RunsCompleted", 1.0, Unit::Count).at(now));
     let put = deps.metrics.put(&metrics).await?;
 
-    let alarm_changes = if config.manage_alarms {
+    let note = match &selection {
+        Selection::Nothing => {
+            tracing::warn!(
+                "no health check is configured: set HEALTH_CHECKS (the stack's HealthChecks parameter)"
+            );
+            Some(
+                "no health check is configured (HEALTH_CHECKS): nothing was checked and no alarm was changed"
+                    .to_string(),
+            )
+        }
+        s if !s.reconciles_alarms() && config.manage_alarms => {
+            Some("only the configured list changes alarms; this run changed none".to_string())
+        }
+        _ => None,
+    };
+    let alarm_changes = if config.manage_alarms && selection.reconciles_alarms() {
         Some(reconcile(deps.alarms.as_ref(), config, &parsed).await?)
     } else {
         None
@@ -211,9 +241,11 @@ pub async fn run(
         healthy,
         unhealthy: reports.len() - healthy - unknown,
         unknown,
+        skipped,
         checks: reports,
         metric_requests: put.requests,
         alarms: alarm_changes,
+        note,
     })
 }
 
@@ -315,11 +347,20 @@ async fn reconcile(
         .collect();
     let existing = store.list(&config.alarm_prefix).await?;
     let plan = alarms::plan(&wanted, &existing, &keep);
+    if plan.waiting > 0 {
+        tracing::warn!(
+            deleting = plan.delete.len(),
+            waiting = plan.waiting,
+            "more checks left the list than one run deletes alarms for; the rest go in the next runs"
+        );
+    }
     alarms::apply(store, &plan).await?;
     Ok(AlarmChanges {
         created: plan.create.iter().map(|s| s.name.clone()).collect(),
         updated: plan.update.iter().map(|s| s.name.clone()).collect(),
         deleted: plan.delete,
+        resolved_first: plan.resolve_first,
+        waiting: plan.waiting,
     })
 }
 
@@ -350,29 +391,40 @@ mod tests {
         }
     }
 
-    #[derive(Default)]
-    struct Alarms(Mutex<Vec<AlarmSpec>>);
+    /// Alarms as CloudWatch would hold them, shared with the test; `set_ok` is recorded.
+    #[derive(Default, Clone)]
+    struct Alarms(Arc<Mutex<Vec<Existing>>>, Arc<Mutex<Vec<String>>>);
 
     #[async_trait]
     impl AlarmStore for Alarms {
-        async fn list(&self, prefix: &str) -> Result<Vec<AlarmSpec>, HealthError> {
+        async fn list(&self, prefix: &str) -> Result<Vec<Existing>, HealthError> {
             Ok(self
                 .0
                 .lock()
                 .unwrap()
                 .iter()
-                .filter(|a| a.name.starts_with(prefix))
+                .filter(|a| a.spec.name.starts_with(prefix))
                 .cloned()
                 .collect())
         }
         async fn put(&self, spec: &AlarmSpec) -> Result<(), HealthError> {
             let mut all = self.0.lock().unwrap();
-            all.retain(|a| a.name != spec.name);
-            all.push(spec.clone());
+            all.retain(|a| a.spec.name != spec.name);
+            all.push(Existing {
+                spec: spec.clone(),
+                in_alarm: false,
+            });
+            Ok(())
+        }
+        async fn set_ok(&self, name: &str, _: &str) -> Result<(), HealthError> {
+            self.1.lock().unwrap().push(name.to_string());
+            for a in self.0.lock().unwrap().iter_mut().filter(|a| a.spec.name == name) {
+                a.in_alarm = false;
+            }
             Ok(())
         }
         async fn delete(&self, names: &[String]) -> Result<(), HealthError> {
-            self.0.lock().unwrap().retain(|a| !names.contains(&a.name));
+            self.0.lock().unwrap().retain(|a| !names.contains(&a.spec.name));
             Ok(())
         }
     }
@@ -415,6 +467,10 @@ mod tests {
     }
 
     fn deps_with(ecs: Box<dyn EcsServices>, sink: Sink) -> Deps {
+        deps_full(ecs, sink, Alarms::default())
+    }
+
+    fn deps_full(ecs: Box<dyn EcsServices>, sink: Sink, alarms: Alarms) -> Deps {
         Deps {
             http: HttpClients::new(&[]),
             tls: TlsProbe::new(rustls::RootCertStore {
@@ -423,7 +479,7 @@ mod tests {
             .unwrap(),
             ecs,
             metrics: Box::new(sink),
-            alarms: Box::new(Alarms::default()),
+            alarms: Box::new(alarms),
         }
     }
 
@@ -458,6 +514,7 @@ mod tests {
             .lock()
             .unwrap()
             .iter()
+            .filter(|m| !m.dimensions.is_empty())
             .map(|m| (m.name.clone(), m.dimensions[0].1.clone(), m.value))
             .collect();
         assert!(
@@ -488,37 +545,136 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn the_check_list_comes_from_the_event_or_health_checks() {
-        let mut cfg = config();
-        assert_eq!(
-            check_list(&json!({"checks": [{"name": "a"}]}), &cfg)
-                .unwrap()
-                .len(),
-            1
-        );
-        assert!(matches!(
-            check_list(&json!({"detail-type": "Scheduled Event"}), &cfg),
-            Err(HealthError::NoChecks)
-        ));
-        cfg.checks = Some(vec![json!({"name": "b"}), json!({"name": "c"})]);
-        assert_eq!(
-            check_list(
-                &json!({"detail-type": "Scheduled Event", "source": "aws.events"}),
-                &cfg
-            )
+    fn configured(checks: Value) -> Config {
+        Config::from_vars(&ops_shared::Vars::from_pairs([
+            ("ALARM_TOPIC_ARN", "arn:aws:sns:us-east-1:1:alarms".to_string()),
+            ("HEALTH_CHECKS", checks.to_string()),
+        ]))
+        .unwrap()
+    }
+
+    fn scheduled() -> Value {
+        json!({"detail-type": "Scheduled Event", "source": "aws.events"})
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(10)
+    }
+
+    fn tcp(name: &str, port: u16) -> Value {
+        let group = if name.starts_with("db") { "db" } else { "web" };
+        json!({"name": name, "kind": "tcp", "host": "127.0.0.1", "port": port, "group": group})
+    }
+
+    #[tokio::test]
+    async fn only_the_configured_list_changes_alarms() {
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = open.local_addr().unwrap().port();
+        let alarms = Alarms::default();
+        let d = deps_full(Box::new(EmptyEcs), Sink::default(), alarms.clone());
+        let cfg = configured(json!({"checks": [tcp("db1", port), tcp("db2", port), tcp("web", port)]}));
+        let first = run(&d, &cfg, &scheduled(), soon()).await.unwrap();
+        assert_eq!(first.alarms.unwrap().created.len(), 3);
+
+        // A component run and an ad-hoc run: their checks run, no alarm is created or deleted.
+        let component = run(&d, &cfg, &json!({"only": {"groups": ["db"]}}), soon())
+            .await
+            .unwrap();
+        assert_eq!(component.checks.len(), 2);
+        assert!(component.alarms.is_none() && component.note.is_some());
+        let adhoc = run(&d, &cfg, &json!({"checks": [tcp("other", port)]}), soon())
+            .await
+            .unwrap();
+        assert!(adhoc.alarms.is_none());
+        assert_eq!(alarms.0.lock().unwrap().len(), 3, "every alarm is still there");
+        drop(open);
+    }
+
+    #[tokio::test]
+    async fn a_removed_check_in_alarm_is_set_to_ok_then_deleted() {
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = open.local_addr().unwrap().port();
+        let alarms = Alarms::default();
+        let d = deps_full(Box::new(EmptyEcs), Sink::default(), alarms.clone());
+        let all = json!({"checks": [tcp("a", port), tcp("b", port)]});
+        run(&d, &configured(all), &scheduled(), soon()).await.unwrap();
+        for a in alarms.0.lock().unwrap().iter_mut() {
+            a.in_alarm = a.spec.name.ends_with("-b");
+        }
+        let fewer = configured(json!({"checks": [tcp("a", port)]}));
+        let changes = run(&d, &fewer, &scheduled(), soon())
+            .await
             .unwrap()
-            .len(),
-            2
+            .alarms
+            .unwrap();
+        assert_eq!(changes.deleted, vec!["ops-lambdas-health-b"]);
+        assert_eq!(changes.resolved_first, vec!["ops-lambdas-health-b"]);
+        assert_eq!(
+            *alarms.1.lock().unwrap(),
+            vec!["ops-lambdas-health-b".to_string()]
         );
-        assert!(matches!(
-            check_list(&json!({"Records": []}), &cfg),
-            Err(HealthError::BadEvent { .. })
-        ));
-        assert!(matches!(
-            check_list(&json!({"checks": "all"}), &cfg),
-            Err(HealthError::BadEvent { .. })
-        ));
+        drop(open);
+    }
+
+    #[tokio::test]
+    async fn nothing_configured_succeeds_says_so_and_keeps_every_alarm() {
+        let alarms = Alarms::default();
+        let sink = Sink::default();
+        let d = deps_full(Box::new(EmptyEcs), sink.clone(), alarms.clone());
+        let old = AlarmSpec::for_check("ops-lambdas-health-", "old", 3, 3, 300, FUNCTION, "t");
+        alarms.put(&old).await.unwrap();
+        let report = run(&d, &config(), &scheduled(), soon()).await.unwrap();
+        assert!(report.checks.is_empty() && report.alarms.is_none());
+        assert!(report.note.unwrap().contains("HEALTH_CHECKS"));
+        assert_eq!(alarms.0.lock().unwrap().len(), 1);
+        let names: Vec<String> = sink.0.lock().unwrap().iter().map(|m| m.name.clone()).collect();
+        assert_eq!(
+            names,
+            vec!["ChecksSkipped", "RunsCompleted"],
+            "the heartbeat still beats"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_check_the_budget_did_not_let_run_publishes_no_check_healthy() {
+        // One slot and a budget shorter than the first check's timeout: the first is cut short by
+        // the run, the second never starts.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let sink = Sink::default();
+        let d = deps_with(Box::new(EmptyEcs), sink.clone());
+        let mut cfg = config();
+        cfg.concurrency = 1;
+        let hang = |n: &str| json!({"name": n, "kind": "http", "url": format!("http://127.0.0.1:{port}/"), "timeout": "30s"});
+        let event = json!({"checks": [hang("first"), hang("second")]});
+        let deadline = Instant::now() + Duration::from_millis(3500);
+        let report = run(&d, &cfg, &event, deadline).await.unwrap();
+        assert_eq!(report.skipped, vec!["first", "second"], "{:?}", report.checks);
+        assert_eq!((report.healthy, report.unhealthy), (0, 0));
+        let put = sink.0.lock().unwrap().clone();
+        assert!(!put.iter().any(|m| m.name == "CheckHealthy"), "{put:?}");
+        let skipped = put.iter().find(|m| m.name == "ChecksSkipped").unwrap();
+        assert_eq!(skipped.value, 2.0);
+        drop(silent);
+    }
+
+    #[tokio::test]
+    async fn a_shared_name_is_refused_naming_both_entries() {
+        let d = deps();
+        let event = json!({"checks": [tcp("x", 1), tcp("y", 1), tcp("x", 2)]});
+        let err = run(&d, &config(), &event, soon()).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                HealthError::DuplicateName {
+                    first: 0,
+                    second: 2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("checks[0] and checks[2]"), "{err}");
     }
 
     #[tokio::test]
@@ -534,7 +690,6 @@ mod tests {
         let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let silent_port = silent.local_addr().unwrap().port();
         let d = deps();
-        let cfg = config();
         let event = json!({"checks": [
             {"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": open_port},
             {"name": "down", "kind": "tcp", "host": "127.0.0.1", "port": closed_port},
@@ -543,7 +698,8 @@ mod tests {
             {"name": "svc", "kind": "ecs", "cluster": "prod", "service": "api"},
         ]});
         let deadline = Instant::now() + Duration::from_secs(10);
-        let report = run(&d, &cfg, &event, deadline).await.unwrap();
+        let cfg = configured(event.clone());
+        let report = run(&d, &cfg, &scheduled(), deadline).await.unwrap();
         let by_name: HashMap<&str, &CheckReport> =
             report.checks.iter().map(|c| (c.name.as_str(), c)).collect();
         assert!(by_name["db"].outcome.healthy);
@@ -569,7 +725,11 @@ mod tests {
             {"name": "typo", "kind": "tcp", "host": "h", "port": 1, "retries": 3},
             {"name": "svc", "kind": "ecs", "cluster": "prod", "service": "api"},
         ]});
-        let second = run(&d, &cfg, &again, deadline).await.unwrap().alarms.unwrap();
+        let second = run(&d, &configured(again), &scheduled(), deadline)
+            .await
+            .unwrap()
+            .alarms
+            .unwrap();
         assert_eq!(second.deleted, vec!["ops-lambdas-health-down"]);
         assert!(second.created.is_empty() && second.updated.is_empty());
         drop(open);
