@@ -499,7 +499,7 @@ async fn a_component_run_of_dns_checks_only_deletes_no_alarm() {
 }
 
 #[tokio::test]
-async fn removing_three_of_forty_checks_deletes_exactly_their_alarms_after_resolving_one() {
+async fn removing_three_of_forty_checks_deletes_exactly_their_alarms_resolving_the_alarmed_one_first() {
     let env = Env::new().await;
     let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = open.local_addr().unwrap().port();
@@ -517,18 +517,37 @@ async fn removing_three_of_forty_checks_deletes_exactly_their_alarms_after_resol
         .unwrap();
 
     let kept: Vec<Value> = all.iter().skip(3).cloned().collect();
-    let changes = env.run_configured(Value::Array(kept)).await.alarms.unwrap();
-    let gone: Vec<String> = (0..3).map(|i| format!("{}c{i:02}", env.prefix)).collect();
-    assert_eq!(changes.deleted, gone);
+    let changes = env
+        .run_configured(Value::Array(kept.clone()))
+        .await
+        .alarms
+        .unwrap();
+    let name = |i: usize| format!("{}c{i:02}", env.prefix);
+    assert_eq!(changes.deleted, vec![name(0), name(2)]);
     assert_eq!(
-        changes.resolved_first,
+        changes.retired,
         vec![alarmed.clone()],
         "set to OK first, so its incident resolves"
     );
     assert_eq!(changes.waiting, 0);
+    let retired = cw.describe_alarms().alarm_names(&alarmed).send().await.unwrap();
+    let retired = &retired.metric_alarms()[0];
+    assert_eq!(
+        retired.state_value(),
+        Some(&aws_sdk_cloudwatch::types::StateValue::Ok)
+    );
+    assert!(retired.alarm_actions().is_empty(), "it can page no more");
+    assert_eq!(
+        retired.ok_actions(),
+        std::slice::from_ref(&env.topic),
+        "its OK told the forwarder"
+    );
+
+    let next = env.run_configured(Value::Array(kept)).await.alarms.unwrap();
+    assert_eq!(next.deleted, vec![alarmed]);
     let left = env.alarm_names().await;
     assert_eq!(left.len(), 37);
-    assert!(gone.iter().all(|g| !left.contains(g)));
+    assert!((0..3).all(|i| !left.contains(&name(i))));
     drop(open);
 }
 
@@ -563,24 +582,91 @@ async fn a_check_that_could_not_start_publishes_no_check_healthy() {
     let env = Env::new().await;
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = silent.local_addr().unwrap().port();
-    let name = unique("never-started");
+    let web = targets::http().await;
+    let (ran, never) = (unique("ran"), unique("never-started"));
     let mut vars = env.vars();
     vars.push(("HEALTH_CONCURRENCY", "1".to_string()));
     let config = Config::from_vars(&ops_shared::Vars::from_pairs(vars)).unwrap();
     let deps = Deps::connect(&config).await.unwrap();
+    // One at a time: a quick healthy check, one that hangs until the budget is spent, one that
+    // never gets to start.
     let checks = json!({"checks": [
+        {"name": ran, "kind": "http", "url": web.url("/ok")},
         {"name": unique("hangs"), "kind": "http", "url": format!("http://127.0.0.1:{port}/"), "timeout": "30s"},
-        {"name": name, "kind": "tcp", "host": "127.0.0.1", "port": port},
+        {"name": never, "kind": "tcp", "host": "127.0.0.1", "port": web.addr.port()},
     ]});
-    // A budget that the first check spends whole: the second never starts.
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(4000);
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(5000);
     let report = health_checker::run::run(&deps, &config, &checks, deadline)
         .await
         .unwrap();
-    assert!(report.skipped.contains(&name), "{:?}", report.checks);
+    assert_eq!(report.healthy, 1, "{:?}", report.checks);
+    assert!(report.skipped.contains(&never), "{:?}", report.checks);
     assert!(
-        check_healthy(&env.stack, &name).await.is_empty(),
+        !check_healthy(&env.stack, &ran).await.is_empty(),
+        "the check that ran published"
+    );
+    assert!(
+        check_healthy(&env.stack, &never).await.is_empty(),
         "no CheckHealthy for a check that never ran"
     );
     drop(silent);
+}
+
+/// CloudWatch's PutMetricAlarm quota is a few a second. With the stack's proxy holding it to 3 a
+/// second, a first run of 200 checks writes what fits, defers the rest, and never fails; later
+/// runs finish the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_first_run_of_200_checks_completes_over_several_runs_without_failing() {
+    let env = Env::new().await;
+    // Accepts and drops: 200 checks at once would fill a listener's backlog otherwise.
+    let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = open.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = open.accept().await {
+            drop(conn);
+        }
+    });
+    let key = access_key();
+    env.stack
+        .faults()
+        .rate(
+            json!({"operation": "monitoring:PutMetricAlarm", "per_second": 3, "burst": 3, "access_key": key}),
+        )
+        .await;
+    let checks = Value::Array(
+        (0..200)
+            .map(|i| json!({"name": format!("r{i:03}"), "kind": "tcp", "host": "127.0.0.1", "port": port}))
+            .collect(),
+    );
+    let config = env.configured(&checks);
+    let mut deps = Deps::connect(&config).await.unwrap();
+    let signed = ops_tests::faults::signed_with(&env.stack.aws().await, &key);
+    deps.alarms = Box::new(health_checker::aws::CloudWatchAlarms::new(
+        aws_sdk_cloudwatch::Client::new(&signed),
+    ));
+    let scheduled = json!({"detail-type": "Scheduled Event", "source": "aws.events"});
+    let mut runs = 0;
+    let mut deferred_once = false;
+    while env.alarm_names().await.len() < 200 {
+        runs += 1;
+        assert!(
+            runs <= 8,
+            "200 alarms should be written within 8 runs of 25 s at 3 a second"
+        );
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(25);
+        let report = health_checker::run::run(&deps, &config, &scheduled, deadline)
+            .await
+            .unwrap_or_else(|e| panic!("run {runs} failed: {e}"));
+        let alarms = report.alarms.unwrap();
+        deferred_once |= alarms.deferred > 0;
+        assert_eq!(report.healthy, 200, "the checks themselves all ran in run {runs}");
+    }
+    assert!(
+        runs > 1 && deferred_once,
+        "the rate limit made the work span runs ({runs})"
+    );
+    assert!(
+        env.stack.faults().calls(&key).await["monitoring:PutMetricAlarm"] >= 200,
+        "every alarm went through the rate-limited proxy"
+    );
 }

@@ -5,10 +5,15 @@
 //! could not be judged, pages nobody; the checker's own `RunsCompleted` heartbeat alarm (in the
 //! template, on the ops topic) tells that the checker stopped. Existing alarms are read in one paged
 //! DescribeAlarms by prefix; only alarms that are missing or differ are written. An alarm is deleted
-//! only when its check left the configured list, at most a tenth of the managed alarms a run, and an
-//! alarm in ALARM is set to OK first so that its incident resolves.
+//! only when its check left the configured list, at most a tenth of the managed alarms a run. One
+//! that is not OK is retired first: its ALARM action is removed (so it can page no more) and it is
+//! set to OK, whose action resolves its incident; it is deleted by a later run, once that OK went
+//! out.
 
 use async_trait::async_trait;
+use futures::stream::{self, StreamExt};
+use ops_shared::Retryable;
+use tokio::time::Instant;
 
 use crate::error::HealthError;
 
@@ -69,11 +74,18 @@ impl AlarmSpec {
     }
 }
 
-/// An alarm under the prefix as CloudWatch holds it, with whether it is in ALARM now.
+/// An alarm under the prefix as CloudWatch holds it, with whether it is OK now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Existing {
     pub spec: AlarmSpec,
-    pub in_alarm: bool,
+    pub ok: bool,
+}
+
+impl Existing {
+    /// Retired by an earlier run: its ALARM action was taken away before it was set to OK.
+    fn retired(&self) -> bool {
+        self.spec.alarm_actions.is_empty()
+    }
 }
 
 /// What reconciling the alarms will do.
@@ -82,9 +94,11 @@ pub struct AlarmPlan {
     pub create: Vec<AlarmSpec>,
     pub update: Vec<AlarmSpec>,
     pub delete: Vec<String>,
-    /// Of `delete`, the alarms in ALARM: set to OK first, so the page they sent resolves.
-    pub resolve_first: Vec<String>,
-    /// Alarms of removed checks left for a later run by the per-run deletion cap.
+    /// Alarms of removed checks that are not OK: written without their ALARM action, then set to
+    /// OK, so the page they sent resolves; deleted by a later run.
+    pub retire: Vec<AlarmSpec>,
+    /// Alarms of removed checks left for later runs (the per-run cap, or a list with an unnamed
+    /// entry, whose alarm cannot be told apart).
     pub waiting: usize,
 }
 
@@ -95,8 +109,9 @@ pub fn deletion_cap(managed: usize) -> usize {
 }
 
 /// Compares the wanted alarms with those under the prefix. `keep` names alarms that must survive
-/// even though no spec is wanted for them (checks whose definition is broken this run).
-pub fn plan(wanted: &[AlarmSpec], existing: &[Existing], keep: &[String]) -> AlarmPlan {
+/// even though no spec is wanted for them (checks whose definition is broken this run); with
+/// `may_delete` false (an entry without a usable name, which could be any alarm's), none goes.
+pub fn plan(wanted: &[AlarmSpec], existing: &[Existing], keep: &[String], may_delete: bool) -> AlarmPlan {
     let mut out = AlarmPlan::default();
     for spec in wanted {
         match existing.iter().find(|e| e.spec.name == spec.name) {
@@ -109,16 +124,25 @@ pub fn plan(wanted: &[AlarmSpec], existing: &[Existing], keep: &[String]) -> Ala
         .iter()
         .filter(|e| !wanted.iter().any(|w| w.name == e.spec.name) && !keep.contains(&e.spec.name))
         .collect();
-    gone.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
+    if !may_delete {
+        out.waiting = gone.len();
+        return out;
+    }
+    // Those paging now first: their incidents are the ones to resolve soonest.
+    gone.sort_by_key(|e| (e.ok || e.retired(), e.spec.name.clone()));
     let cap = deletion_cap(existing.len());
     out.waiting = gone.len().saturating_sub(cap);
     gone.truncate(cap);
-    out.resolve_first = gone
-        .iter()
-        .filter(|e| e.in_alarm)
-        .map(|e| e.spec.name.clone())
-        .collect();
-    out.delete = gone.iter().map(|e| e.spec.name.clone()).collect();
+    for e in gone {
+        if e.ok || e.retired() {
+            out.delete.push(e.spec.name.clone());
+        } else {
+            out.retire.push(AlarmSpec {
+                alarm_actions: Vec::new(),
+                ..e.spec.clone()
+            });
+        }
+    }
     out
 }
 
@@ -132,23 +156,110 @@ pub trait AlarmStore: Send + Sync {
     async fn delete(&self, names: &[String]) -> Result<(), HealthError>;
 }
 
-/// Applies a plan; returns it as done.
-pub async fn apply(store: &dyn AlarmStore, plan: &AlarmPlan) -> Result<(), HealthError> {
-    for spec in plan.create.iter().chain(&plan.update) {
-        store.put(spec).await?;
+/// What applying a plan did; what did not fit waits for the next run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applied {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub deleted: Vec<String>,
+    pub retired: Vec<String>,
+    /// Writes left for the next run: CloudWatch throttled them past the SDK's retries, or the
+    /// run's time ran out.
+    pub deferred: usize,
+}
+
+/// Alarm writes in flight at once: CloudWatch's PutMetricAlarm quota is a few a second, so more
+/// only earns throttles.
+pub const WRITES_IN_FLIGHT: usize = 4;
+
+/// Writes one alarm, waiting out throttles (on top of the SDK's own retries) until `deadline`.
+async fn put_patiently(
+    store: &dyn AlarmStore,
+    spec: &AlarmSpec,
+    deadline: Instant,
+) -> Result<(), HealthError> {
+    let mut pause = std::time::Duration::from_millis(500);
+    loop {
+        let err = match tokio::time::timeout_at(deadline, store.put(spec)).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e,
+            Err(_) => {
+                return Err(HealthError::Alarms {
+                    operation: "PutMetricAlarm",
+                    reason: "the run's time ran out".into(),
+                    retryable: true,
+                })
+            }
+        };
+        if !err.retryable() || Instant::now() + pause >= deadline {
+            return Err(err);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(4));
     }
-    for name in &plan.resolve_first {
-        store
-            .set_ok(
-                name,
-                "its health check was removed from the configured list; the alarm is deleted next",
-            )
-            .await?;
+}
+
+/// Applies a plan within `deadline`, a few writes at a time. A throttle or the deadline defers the
+/// rest to the next run, never fails this one; a refusal a retry cannot fix (a denied permission)
+/// fails it, so someone hears.
+pub async fn apply(
+    store: &dyn AlarmStore,
+    plan: &AlarmPlan,
+    deadline: Instant,
+) -> Result<Applied, HealthError> {
+    let mut out = Applied::default();
+    let writes: Vec<(&AlarmSpec, bool)> = plan
+        .create
+        .iter()
+        .map(|s| (s, true))
+        .chain(plan.update.iter().map(|s| (s, false)))
+        .collect();
+    let results: Vec<(&AlarmSpec, bool, Result<(), HealthError>)> = stream::iter(writes)
+        .map(|(spec, new)| async move { (spec, new, put_patiently(store, spec, deadline).await) })
+        .buffer_unordered(WRITES_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut fatal = None;
+    for (spec, new, r) in results {
+        match r {
+            Ok(()) if new => out.created.push(spec.name.clone()),
+            Ok(()) => out.updated.push(spec.name.clone()),
+            Err(e) if e.retryable() => out.deferred += 1,
+            Err(e) => {
+                fatal.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    for spec in &plan.retire {
+        let retire = async {
+            store.put(spec).await?;
+            store
+                .set_ok(
+                    &spec.name,
+                    "its health check was removed from the configured list; the alarm is deleted by a later run",
+                )
+                .await
+        };
+        match tokio::time::timeout_at(deadline, retire).await {
+            Ok(Ok(())) => out.retired.push(spec.name.clone()),
+            Ok(Err(e)) if !e.retryable() => return Err(e),
+            // Not retired: the next run tries again; it is not deleted meanwhile.
+            _ => out.deferred += 1,
+        }
     }
     if !plan.delete.is_empty() {
-        store.delete(&plan.delete).await?;
+        match tokio::time::timeout_at(deadline, store.delete(&plan.delete)).await {
+            Ok(Ok(())) => out.deleted = plan.delete.clone(),
+            Ok(Err(e)) if !e.retryable() => return Err(e),
+            _ => out.deferred += plan.delete.len(),
+        }
     }
-    Ok(())
+    out.created.sort();
+    out.updated.sort();
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -172,7 +283,7 @@ mod tests {
             .iter()
             .map(|s| Existing {
                 spec: s.clone(),
-                in_alarm: false,
+                ok: true,
             })
             .collect()
     }
@@ -199,7 +310,12 @@ mod tests {
             spec("broken", 3),
         ]);
         let wanted = vec![spec("same", 3), spec("changed", 2), spec("new", 3)];
-        let p = plan(&wanted, &existing, &["ops-lambdas-health-broken".to_string()]);
+        let p = plan(
+            &wanted,
+            &existing,
+            &["ops-lambdas-health-broken".to_string()],
+            true,
+        );
         assert_eq!(
             p.create.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
             vec!["ops-lambdas-health-new"]
@@ -214,11 +330,11 @@ mod tests {
     #[test]
     fn an_unchanged_list_writes_nothing() {
         let all = vec![spec("a", 3), spec("b", 1)];
-        assert_eq!(plan(&all, &existing(&all), &[]), AlarmPlan::default());
+        assert_eq!(plan(&all, &existing(&all), &[], true), AlarmPlan::default());
     }
 
     #[test]
-    fn deletions_are_capped_at_a_tenth_and_an_alarm_in_alarm_is_resolved_first() {
+    fn deletions_are_capped_at_a_tenth_and_an_alarm_not_ok_is_retired_first() {
         assert_eq!(
             (
                 deletion_cap(1),
@@ -230,15 +346,88 @@ mod tests {
         );
         let all: Vec<AlarmSpec> = (0..40).map(|i| spec(&format!("c{i:02}"), 3)).collect();
         let mut managed = existing(&all);
-        managed[2].in_alarm = true;
-        // Three checks removed: all three go, the alarmed one set to OK first.
+        managed[2].ok = false;
+        // Three checks removed: two deleted, the one not OK retired (no ALARM action, set OK).
         let kept: Vec<AlarmSpec> = all.iter().skip(3).cloned().collect();
-        let p = plan(&kept, &managed, &[]);
+        let p = plan(&kept, &managed, &[], true);
+        assert_eq!(p.delete, vec!["ops-lambdas-health-c00", "ops-lambdas-health-c01"]);
+        assert_eq!(p.retire.len(), 1);
+        assert_eq!(p.retire[0].name, "ops-lambdas-health-c02");
+        assert!(p.retire[0].alarm_actions.is_empty() && !p.retire[0].ok_actions.is_empty());
+        // The next run finds it retired (OK by now or not): it is deleted.
+        managed[2].spec.alarm_actions.clear();
+        let p = plan(&kept, &managed, &[], true);
         assert_eq!(p.delete.len(), 3);
-        assert_eq!(p.resolve_first, vec!["ops-lambdas-health-c02".to_string()]);
-        assert_eq!(p.waiting, 0);
-        // A list cut to five: four deletions this run, the rest wait.
-        let p = plan(&all[..5], &managed, &[]);
-        assert_eq!((p.delete.len(), p.waiting), (4, 31));
+        assert!(p.retire.is_empty());
+        // A list cut to five: four go this run, alarms paging now first; the rest wait.
+        managed[30].ok = false;
+        let p = plan(&all[..5], &managed, &[], true);
+        assert_eq!(p.delete.len() + p.retire.len(), 4);
+        assert_eq!(p.retire[0].name, "ops-lambdas-health-c30");
+        assert_eq!(p.waiting, 31);
+        // An entry without a usable name could be any alarm's: nothing goes.
+        let p = plan(&kept, &managed, &[], false);
+        assert!(p.delete.is_empty() && p.retire.is_empty());
+        assert_eq!(p.waiting, 3);
+    }
+
+    /// Takes `room` writes, then answers every other one with `error`.
+    struct Throttled {
+        room: std::sync::atomic::AtomicUsize,
+        retryable: bool,
+    }
+
+    #[async_trait]
+    impl AlarmStore for Throttled {
+        async fn list(&self, _: &str) -> Result<Vec<Existing>, HealthError> {
+            Ok(Vec::new())
+        }
+        async fn put(&self, _: &AlarmSpec) -> Result<(), HealthError> {
+            let left = self.room.load(std::sync::atomic::Ordering::SeqCst);
+            if left == 0 {
+                return Err(HealthError::Alarms {
+                    operation: "PutMetricAlarm",
+                    reason: if self.retryable {
+                        "Throttling"
+                    } else {
+                        "AccessDenied"
+                    }
+                    .into(),
+                    retryable: self.retryable,
+                });
+            }
+            self.room.store(left - 1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+        async fn set_ok(&self, _: &str, _: &str) -> Result<(), HealthError> {
+            Ok(())
+        }
+        async fn delete(&self, _: &[String]) -> Result<(), HealthError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_throttled_write_waits_for_the_next_run_and_a_denied_one_fails_the_run() {
+        let wanted: Vec<AlarmSpec> = (0..20).map(|i| spec(&format!("c{i}"), 3)).collect();
+        let p = plan(&wanted, &[], &[], true);
+        // A second: throttles are waited out until then, and the rest deferred.
+        let soon = Instant::now() + std::time::Duration::from_secs(1);
+        let throttled = Throttled {
+            room: 5.into(),
+            retryable: true,
+        };
+        let done = apply(&throttled, &p, soon)
+            .await
+            .expect("a throttle never fails the run");
+        assert_eq!((done.created.len(), done.deferred), (5, 15));
+        let denied = Throttled {
+            room: 0.into(),
+            retryable: false,
+        };
+        assert!(
+            apply(&denied, &p, soon).await.is_err(),
+            "a denied write is someone's to fix"
+        );
     }
 }

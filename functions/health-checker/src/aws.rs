@@ -80,7 +80,7 @@ impl AlarmStore for CloudWatchAlarms {
                 };
                 out.push(Existing {
                     spec,
-                    in_alarm: a.state_value() == Some(&StateValue::Alarm),
+                    ok: a.state_value() == Some(&StateValue::Ok),
                 });
             }
         }

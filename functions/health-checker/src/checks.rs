@@ -14,6 +14,9 @@ use serde_json_path::JsonPath;
 use crate::status::StatusSet;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A check's own timeout must end well inside the run (the stack's function runs 120 s): a longer
+/// one would be cut short by the run every time, skipped, and never judged.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct Check {
@@ -228,6 +231,12 @@ fn parse(index: usize, raw: &Value) -> Result<Check, Invalid> {
         return Err(invalid(format!("field {unknown} is not a key of a {kind} check")));
     }
     let timeout = f.duration("timeout")?.unwrap_or(DEFAULT_TIMEOUT);
+    if timeout > MAX_TIMEOUT {
+        return Err(invalid(format!(
+            "field timeout is over {} s: a check must be able to finish inside the run",
+            MAX_TIMEOUT.as_secs()
+        )));
+    }
     let failure_threshold = f.count("failure_threshold")?.unwrap_or(3);
     let evaluation_runs = f.count("evaluation_runs")?.unwrap_or(3);
     if failure_threshold > evaluation_runs {

@@ -29,6 +29,8 @@ pub struct Config {
     pub ca_bundle: Option<PathBuf>,
     /// `ECS_ROLLOUT_STUCK_AFTER` (30m): how long an ECS rollout may stay in progress.
     pub rollout_stuck_after: Duration,
+    /// `AWS_LAMBDA_FUNCTION_NAME` (set by Lambda): tells this deployment's heartbeat from another's.
+    pub function_name: Option<String>,
 }
 
 fn invalid(var: &str, problem: &str, expected: &str) -> HealthError {
@@ -63,7 +65,7 @@ impl Config {
                     return Err(invalid(
                         "HEALTH_CHECKS",
                         "is not JSON",
-                        "{\"checks\": [...]}, the same JSON as the schedule's Input",
+                        "{\"checks\": [...]}, the stack's HealthChecks parameter",
                     ))
                 }
             },
@@ -102,6 +104,7 @@ impl Config {
             period,
             ca_bundle: vars.optional("HEALTH_CA_BUNDLE").map(PathBuf::from),
             rollout_stuck_after: vars.duration("ECS_ROLLOUT_STUCK_AFTER", "30m")?,
+            function_name: vars.optional("AWS_LAMBDA_FUNCTION_NAME"),
         })
     }
 }

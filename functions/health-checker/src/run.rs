@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use futures::stream::{self, StreamExt};
-use ops_shared::{Metric, MetricSink, Unit};
+use ops_shared::{Metric, MetricSink, Retryable, Unit};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -44,10 +44,13 @@ pub struct AlarmChanges {
     pub created: Vec<String>,
     pub updated: Vec<String>,
     pub deleted: Vec<String>,
-    /// Set to OK before they were deleted, so their incidents resolved.
-    pub resolved_first: Vec<String>,
+    /// Alarms of removed checks that were not OK: their ALARM action taken away and set to OK (so
+    /// their incidents resolve); a later run deletes them.
+    pub retired: Vec<String>,
     /// Alarms of removed checks that the per-run deletion cap leaves for the next runs.
     pub waiting: usize,
+    /// Alarm writes left for the next run: throttled past the SDK's retries, or out of time.
+    pub deferred: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -69,6 +72,8 @@ pub struct Report {
 
 /// Time kept back from the deadline for PutMetricData and the alarms.
 const PUBLISH_RESERVE: Duration = Duration::from_secs(3);
+/// Time kept back for the answer itself: alarm writes stop this long before the deadline.
+const FINAL_MARGIN: Duration = Duration::from_millis(500);
 
 pub async fn run(
     deps: &Deps,
@@ -184,11 +189,24 @@ pub async fn run(
     // The run's own: how many checks it could not run, and that it ran at all (the heartbeat the
     // template's RunsCompleted alarm watches, so a checker that stopped pages once).
     let now = SystemTime::now();
-    metrics.push(Metric::new("ChecksSkipped", skipped.len() as f64, Unit::Count).at(now));
-    metrics.push(Metric::new("RunsCompleted", 1.0, Unit::Count).at(now));
+    let own = |name: &str, value: f64| {
+        let m = Metric::new(name, value, Unit::Count).at(now);
+        match &config.function_name {
+            Some(f) => m.dimension("FunctionName", f),
+            None => m,
+        }
+    };
+    metrics.push(own("ChecksSkipped", skipped.len() as f64));
+    // Only the schedule's runs beat: an ad-hoc run must not hide a schedule that stopped.
+    if matches!(selection, Selection::Configured(_) | Selection::Nothing) && event.get("checks").is_none() {
+        metrics.push(own("RunsCompleted", 1.0));
+    }
     let put = deps.metrics.put(&metrics).await?;
 
     let note = match &selection {
+        Selection::Nothing if event.get("checks").is_some() => {
+            Some("the event's check list is empty: nothing was checked".to_string())
+        }
         Selection::Nothing => {
             tracing::warn!(
                 "no health check is configured: set HEALTH_CHECKS (the stack's HealthChecks parameter)"
@@ -204,7 +222,8 @@ pub async fn run(
         _ => None,
     };
     let alarm_changes = if config.manage_alarms && selection.reconciles_alarms() {
-        Some(reconcile(deps.alarms.as_ref(), config, &parsed).await?)
+        let until = deadline.checked_sub(FINAL_MARGIN).unwrap_or(deadline);
+        Some(reconcile(deps.alarms.as_ref(), config, &parsed, until).await?)
     } else {
         None
     };
@@ -322,6 +341,7 @@ async fn reconcile(
     store: &dyn AlarmStore,
     config: &Config,
     parsed: &[Result<Check, Invalid>],
+    until: Instant,
 ) -> Result<AlarmChanges, HealthError> {
     let topic = config.alarm_topic.as_deref().unwrap_or_default();
     let period = config.period.as_secs() as i32;
@@ -345,8 +365,27 @@ async fn reconcile(
         .filter_map(|c| c.as_ref().err())
         .map(|i| format!("{}{}", config.alarm_prefix, i.name))
         .collect();
-    let existing = store.list(&config.alarm_prefix).await?;
-    let plan = alarms::plan(&wanted, &existing, &keep);
+    // An entry without a usable name could be the check of any alarm: delete none this run.
+    let may_delete = !parsed
+        .iter()
+        .any(|c| matches!(c, Err(Invalid { name, .. }) if name.starts_with("checks[")));
+    let existing = match tokio::time::timeout_at(until, store.list(&config.alarm_prefix)).await {
+        Ok(Ok(existing)) => existing,
+        Ok(Err(e)) if !e.retryable() => return Err(e),
+        // Throttled past the SDK's retries, or out of time: a later run keeps the alarms in step.
+        outcome => {
+            let reason = match outcome {
+                Ok(Err(e)) => e.to_string(),
+                _ => "the run's time ran out".to_string(),
+            };
+            tracing::warn!(%reason, "could not read the managed alarms; they are reconciled next run");
+            return Ok(AlarmChanges {
+                deferred: wanted.len(),
+                ..AlarmChanges::default()
+            });
+        }
+    };
+    let plan = alarms::plan(&wanted, &existing, &keep, may_delete);
     if plan.waiting > 0 {
         tracing::warn!(
             deleting = plan.delete.len(),
@@ -354,13 +393,20 @@ async fn reconcile(
             "more checks left the list than one run deletes alarms for; the rest go in the next runs"
         );
     }
-    alarms::apply(store, &plan).await?;
+    let applied = alarms::apply(store, &plan, until).await?;
+    if applied.deferred > 0 {
+        tracing::warn!(
+            deferred = applied.deferred,
+            "CloudWatch did not take every alarm write in time (throttled or out of time); the rest are written next run"
+        );
+    }
     Ok(AlarmChanges {
-        created: plan.create.iter().map(|s| s.name.clone()).collect(),
-        updated: plan.update.iter().map(|s| s.name.clone()).collect(),
-        deleted: plan.delete,
-        resolved_first: plan.resolve_first,
+        created: applied.created,
+        updated: applied.updated,
+        deleted: applied.deleted,
+        retired: applied.retired,
         waiting: plan.waiting,
+        deferred: applied.deferred,
     })
 }
 
@@ -412,15 +458,18 @@ mod tests {
             all.retain(|a| a.spec.name != spec.name);
             all.push(Existing {
                 spec: spec.clone(),
-                in_alarm: false,
+                ok: true,
             });
             Ok(())
         }
         async fn set_ok(&self, name: &str, _: &str) -> Result<(), HealthError> {
+            let mut all = self.0.lock().unwrap();
+            let alarm = all
+                .iter_mut()
+                .find(|a| a.spec.name == name)
+                .unwrap_or_else(|| panic!("{name} was set to OK after it was deleted"));
+            alarm.ok = true;
             self.1.lock().unwrap().push(name.to_string());
-            for a in self.0.lock().unwrap().iter_mut().filter(|a| a.spec.name == name) {
-                a.in_alarm = false;
-            }
             Ok(())
         }
         async fn delete(&self, names: &[String]) -> Result<(), HealthError> {
@@ -591,7 +640,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_removed_check_in_alarm_is_set_to_ok_then_deleted() {
+    async fn a_removed_check_in_alarm_is_retired_then_deleted_by_the_next_run() {
         let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = open.local_addr().unwrap().port();
         let alarms = Alarms::default();
@@ -599,7 +648,7 @@ mod tests {
         let all = json!({"checks": [tcp("a", port), tcp("b", port)]});
         run(&d, &configured(all), &scheduled(), soon()).await.unwrap();
         for a in alarms.0.lock().unwrap().iter_mut() {
-            a.in_alarm = a.spec.name.ends_with("-b");
+            a.ok = !a.spec.name.ends_with("-b");
         }
         let fewer = configured(json!({"checks": [tcp("a", port)]}));
         let changes = run(&d, &fewer, &scheduled(), soon())
@@ -607,12 +656,31 @@ mod tests {
             .unwrap()
             .alarms
             .unwrap();
-        assert_eq!(changes.deleted, vec!["ops-lambdas-health-b"]);
-        assert_eq!(changes.resolved_first, vec!["ops-lambdas-health-b"]);
+        assert!(
+            changes.deleted.is_empty(),
+            "not deleted in the run that resolves it"
+        );
+        assert_eq!(changes.retired, vec!["ops-lambdas-health-b"]);
         assert_eq!(
             *alarms.1.lock().unwrap(),
             vec!["ops-lambdas-health-b".to_string()]
         );
+        let b = alarms
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|a| a.spec.name.ends_with("-b"))
+            .cloned()
+            .unwrap();
+        assert!(b.spec.alarm_actions.is_empty(), "it can page no more");
+        assert!(!b.spec.ok_actions.is_empty(), "its OK still tells the forwarder");
+        let next = run(&d, &fewer, &scheduled(), soon())
+            .await
+            .unwrap()
+            .alarms
+            .unwrap();
+        assert_eq!(next.deleted, vec!["ops-lambdas-health-b"]);
         drop(open);
     }
 

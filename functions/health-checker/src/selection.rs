@@ -103,6 +103,11 @@ impl Only {
 pub fn select(event: &Value, config: &Config) -> Result<Selection, HealthError> {
     let configured = config.checks.clone().unwrap_or_default();
     if let Some(only) = event.get("only") {
+        if event.get("checks").is_some() {
+            return Err(HealthError::BadEvent {
+                problem: "it has both \"only\" and \"checks\": a component run selects from the configured checks; send one or the other".into(),
+            });
+        }
         let only = Only::parse(only)?;
         if configured.is_empty() {
             return Err(HealthError::BadEvent {
