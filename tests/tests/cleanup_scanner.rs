@@ -456,6 +456,19 @@ async fn report_then_mark_then_delete_after_the_grace_period_removes_only_what_i
     }
 }
 
+/// What SNS delivered to a topic in moto: its messages, newest last.
+async fn delivered(stack: &Stack, topic: &str) -> Vec<String> {
+    let data = stack.moto_data().await;
+    data["sns"]["Topic"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["arn"] == topic))
+        .and_then(|t| t["sent_notifications"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|n| n.to_string())
+        .collect()
+}
+
 #[tokio::test]
 async fn a_throttled_listing_fails_the_scan_retryably_and_reports_nothing_as_unused() {
     let stack = Stack::get();
@@ -463,14 +476,162 @@ async fn a_throttled_listing_fails_the_scan_retryably_and_reports_nothing_as_unu
     let key = access_key();
     stack.faults().throttle("logs:DescribeLogGroups", &key).await;
     let f = scanner(&reports, &[("AWS_ACCESS_KEY_ID", key.as_str())]);
+    let before = delivered(&stack, &reports).await.len();
 
     let inv = f.invoke_json(&event("report"));
     inv.assert_throttled("logs:DescribeLogGroups", "ThrottlingException");
-    let data = stack.moto_data().await;
-    let sent = data["sns"]["Topic"]
+    let sent = delivered(&stack, &reports).await;
+    assert_eq!(
+        sent.len(),
+        before + 1,
+        "the report still goes out, saying the region failed"
+    );
+    let report = sent.last().unwrap();
+    assert!(
+        report.contains("NOT scanned") && report.contains("SCAN FAILED"),
+        "{report}"
+    );
+    assert!(
+        !report.contains(" candidate(s), 0 protected"),
+        "no candidates from a partial listing: {report}"
+    );
+}
+
+/// Three unused topics in each of two regions of their own.
+async fn unused_topics(stack: &Stack, regions: &[&str]) -> Vec<String> {
+    let mut arns = Vec::new();
+    for region in regions {
+        let aws = stack
+            .aws()
+            .await
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        let sns = aws_sdk_sns::Client::new(&aws);
+        for _ in 0..3 {
+            arns.push(
+                sns.create_topic()
+                    .name(unique("idle"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .topic_arn
+                    .unwrap(),
+            );
+        }
+    }
+    arns
+}
+
+fn topics_event(mode: &str, regions: &[&str], max_actions: u64) -> Value {
+    json!({"mode": mode, "regions": regions, "max_actions": max_actions,
+           "rules": {"ecs-service-idle": {"enabled": false}, "ecs-cluster-empty": {"enabled": false},
+                     "ecs-task-definition-stale": {"enabled": false}, "secret-unused": {"enabled": false},
+                     "alarm-stale": {"enabled": false}, "alarm-orphaned-action": {"enabled": false},
+                     "log-group-stale": {"enabled": false}, "log-group-no-retention": {"enabled": false}}})
+}
+
+/// One budget for the whole run: `max_actions=3` over two regions acts three times, not six.
+#[tokio::test]
+async fn max_actions_is_one_budget_over_every_region() {
+    let stack = Stack::get();
+    let reports = stack.topic("reports").await;
+    let regions = ["ap-northeast-3", "sa-east-1"];
+    let made = unused_topics(&stack, &regions).await;
+    let allowed = ("CLEANUP_ALLOWED_ACCOUNTS", "123456789012");
+    let f = scanner(&reports, &[allowed, ("CLEANUP_GRACE", "0s")]);
+    let marked = f.invoke_json(&topics_event("mark", &regions, 50));
+    assert!(marked.ok, "{}", marked.error);
+    let done = f.invoke_json(&topics_event("delete", &regions, 3));
+    assert!(done.ok, "{}", done.error);
+    let report = done.json();
+    let acted: usize = report["regions"]
         .as_array()
-        .and_then(|t| t.iter().find(|t| t["arn"] == reports.as_str()))
-        .map(|t| t["sent_notifications"].as_array().map(Vec::len).unwrap_or(0))
-        .unwrap_or(0);
-    assert_eq!(sent, 0, "no report calls anything unused from a partial listing");
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["ok"] == true)
+                .count()
+        })
+        .sum();
+    assert_eq!(acted, 3, "{report}");
+    let waiting = report["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r["rules"]["sns-topic-unused"]["candidates"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
+        .filter(|c| c["status"] == "over max_actions=3" && made.iter().any(|m| c["arn"] == m.as_str()))
+        .count();
+    assert_eq!(
+        waiting,
+        made.len() - 3,
+        "the rest wait for the next run: {report}"
+    );
+
+    // An event may lower the cap, never raise it past CLEANUP_MAX_ACTIONS.
+    let capped = scanner(
+        &reports,
+        &[allowed, ("CLEANUP_GRACE", "0s"), ("CLEANUP_MAX_ACTIONS", "1")],
+    );
+    let one = capped.invoke_json(&topics_event("delete", &regions, 50)).json();
+    let acted: usize = one["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["actions"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(acted, 1, "{one}");
+}
+
+/// A second region that cannot be listed does not lose the first region's actions: the report
+/// goes out with them, and the run fails after it.
+#[tokio::test]
+async fn a_throttled_second_region_still_publishes_the_first_regions_actions() {
+    let stack = Stack::get();
+    let reports = stack.topic("reports").await;
+    let regions = ["ca-central-1", "eu-south-1"];
+    unused_topics(&stack, &regions[..1]).await;
+    let key = access_key();
+    let allowed = ("CLEANUP_ALLOWED_ACCOUNTS", "123456789012");
+    let f = scanner(
+        &reports,
+        &[
+            allowed,
+            ("CLEANUP_GRACE", "0s"),
+            ("AWS_ACCESS_KEY_ID", key.as_str()),
+        ],
+    );
+    assert!(f.invoke_json(&topics_event("mark", &regions[..1], 50)).ok);
+    stack
+        .faults()
+        .inject(json!({"operation": "sns:ListTopics", "error": "throttle", "region": regions[1], "access_key": key}))
+        .await;
+    let before = delivered(&stack, &reports).await.len();
+
+    let inv = f.invoke_json(&topics_event("delete", &regions, 50));
+    assert!(
+        !inv.ok,
+        "a region that was not scanned fails the run: {}",
+        inv.output
+    );
+    let sent = delivered(&stack, &reports).await;
+    assert_eq!(sent.len(), before + 1, "the report went out anyway");
+    let report = sent.last().unwrap();
+    assert!(
+        report.contains("delete done"),
+        "the first region's deletions are reported: {report}"
+    );
+    assert!(
+        report.contains(regions[1]) && report.contains("SCAN FAILED"),
+        "{report}"
+    );
 }

@@ -124,15 +124,7 @@ pub async fn forward(
                 } else {
                     tracing::info!(record = index, %target, %reason, "skipped");
                 }
-                RecordResult {
-                    record: index,
-                    target,
-                    outcome: Outcome::Skipped,
-                    dedup_key: None,
-                    reason: Some(reason),
-                    retryable: false,
-                    skip: Some(code),
-                }
+                skipped(index, target, reason, code)
             }
             Plan::Send { event, alarm } => deliver(ports, index, &event, alarm.as_deref(), deadline).await,
         };
@@ -327,15 +319,7 @@ fn unconfigured(index: usize, target: String, secret: &str) -> RecordResult {
     } else {
         tracing::debug!(record = index, %target, "not sent: the routing secret holds its placeholder");
     }
-    RecordResult {
-        record: index,
-        target,
-        outcome: Outcome::Skipped,
-        dedup_key: None,
-        reason: Some(reason),
-        retryable: false,
-        skip: Some(SkipReason::Unconfigured),
-    }
+    skipped(index, target, reason, SkipReason::Unconfigured)
 }
 
 /// One `Skipped` datapoint per reason, and `Unconfigured` for what a placeholder routing secret
@@ -362,6 +346,18 @@ async fn count_skips(metrics: &dyn MetricSink, summary: &Summary, deadline: Inst
         Ok(Ok(_)) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "could not publish the Skipped metric"),
         Err(_) => tracing::warn!("the Skipped metric was not published before the deadline"),
+    }
+}
+
+fn skipped(record: usize, target: String, reason: String, code: SkipReason) -> RecordResult {
+    RecordResult {
+        record,
+        target,
+        outcome: Outcome::Skipped,
+        dedup_key: None,
+        reason: Some(reason),
+        retryable: false,
+        skip: Some(code),
     }
 }
 

@@ -118,9 +118,11 @@ impl Config {
                 .map_err(bad)?;
         }
         if let Some(v) = obj.get("max_actions") {
-            input.max_actions =
+            let asked =
                 v.as_u64()
                     .ok_or_else(|| bad("max_actions is not a whole number".into()))? as usize;
+            // An event may only lower the configured cap, never raise it.
+            input.max_actions = asked.min(self.max_actions);
         }
         Ok(input)
     }
@@ -206,5 +208,16 @@ mod tests {
                 mode
             );
         }
+    }
+
+    #[test]
+    fn an_event_may_lower_max_actions_never_raise_it() {
+        let c = Config::from_vars(&Vars::from_pairs([
+            ("REPORT_TOPIC_ARN", "arn:aws:sns:us-east-1:1:reports"),
+            ("CLEANUP_MAX_ACTIONS", "5"),
+        ]))
+        .unwrap();
+        assert_eq!(c.input(&json!({"max_actions": 2})).unwrap().max_actions, 2);
+        assert_eq!(c.input(&json!({"max_actions": 500})).unwrap().max_actions, 5);
     }
 }

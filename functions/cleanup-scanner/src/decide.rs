@@ -72,21 +72,26 @@ pub fn decide(
         .partition(|c| protected(&c.resource, &policy.protect_tag));
     d.protected = protected_list;
 
+    // The breaker counts what would be removed, per resource type: a retention fix removes
+    // nothing, and one type's surge says nothing about another's.
+    let removes = |c: &Candidate| !matches!(c.action, Action::ReportOnly | Action::SetRetention { .. });
     let mut actionable: BTreeMap<Kind, usize> = BTreeMap::new();
-    for c in open.iter().filter(|c| c.action != Action::ReportOnly) {
+    for c in open.iter().filter(|c| removes(c)) {
         *actionable.entry(c.resource.kind).or_default() += 1;
     }
+    let mut tripped_kinds: Vec<Kind> = Vec::new();
     for (kind, count) in &actionable {
         let total = population.get(kind).copied().unwrap_or(*count).max(1);
         let share = 100.0 * *count as f64 / total as f64;
         if share > policy.max_percent {
             d.breaker.push(format!(
-                "{count} of {total} {kind:?} resources ({share:.0}%) are candidates, over CLEANUP_MAX_PERCENT={}: nothing is changed this run",
+                "{count} of {total} {kind:?} resources ({share:.0}%) are candidates, over CLEANUP_MAX_PERCENT={}: no {kind:?} is changed this run",
                 policy.max_percent
             ));
+            tripped_kinds.push(*kind);
         }
     }
-    let tripped = !d.breaker.is_empty();
+    let tripped = |c: &Candidate| removes(c) && tripped_kinds.contains(&c.resource.kind);
 
     match policy.mode {
         Mode::Report => {
@@ -99,7 +104,7 @@ pub fn decide(
             for c in open {
                 if c.action == Action::ReportOnly {
                     d.waiting.push((c, "report only".into()));
-                } else if tripped {
+                } else if tripped(&c) {
                     d.waiting.push((c, "circuit breaker".into()));
                 } else if marked_on(&c.resource, &policy.mark_tag).is_some() {
                     d.waiting.push((c, "already marked".into()));
@@ -125,7 +130,7 @@ pub fn decide(
             for c in open {
                 if c.action == Action::ReportOnly {
                     d.waiting.push((c, "report only".into()));
-                } else if tripped {
+                } else if tripped(&c) {
                     d.waiting.push((c, "circuit breaker".into()));
                 } else {
                     match old_enough(&c, policy, today) {
@@ -287,6 +292,60 @@ mod tests {
             today(),
         );
         assert_eq!(ok.to_act.len(), 2);
+    }
+
+    #[test]
+    fn one_kinds_breaker_stops_that_kind_only_and_retention_fixes_never_count() {
+        // Three of ten topics: over 25 % for topics. Two log groups, only retention fixes.
+        let mut rs: Vec<Resource> = (0..10).map(|i| resource(i, Some(30), false)).collect();
+        let mut logs: Vec<Resource> = (0..2)
+            .map(|i| Resource {
+                kind: Kind::LogGroup,
+                arn: format!("arn:aws:logs:us-east-1:123456789012:log-group:g{i}"),
+                name: format!("g{i}"),
+                ..resource(100 + i, Some(30), false)
+            })
+            .collect();
+        let mut secret = resource(200, Some(30), false);
+        secret.kind = Kind::Secret;
+        secret.arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:s".into();
+        let mut candidates: Vec<Candidate> = rs[..3].iter().map(candidate).collect();
+        candidates.extend(logs.iter().map(|r| Candidate {
+            rule: "log-group-no-retention",
+            action: Action::SetRetention { days: 30 },
+            ..candidate(r)
+        }));
+        let mut other_secrets: Vec<Resource> = (0..9)
+            .map(|i| Resource {
+                kind: Kind::Secret,
+                arn: format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:o{i}"),
+                ..resource(300 + i, None, false)
+            })
+            .collect();
+        candidates.push(Candidate {
+            rule: "secret-unused",
+            action: Action::DeleteSecret {
+                recovery_window_days: 30,
+            },
+            ..candidate(&secret)
+        });
+        rs.append(&mut logs);
+        rs.push(secret);
+        rs.append(&mut other_secrets);
+        let d = decide(&policy(Mode::Delete, 7, 20, 25.0), &rs, candidates, today());
+        assert_eq!(d.breaker.len(), 1, "{:?}", d.breaker);
+        assert!(d.breaker[0].contains("SnsTopic"), "{:?}", d.breaker);
+        let acted: Vec<&str> = d.to_act.iter().map(|c| c.rule).collect();
+        assert!(
+            acted.contains(&"secret-unused"),
+            "another kind still acts: {acted:?}"
+        );
+        assert_eq!(
+            acted.iter().filter(|r| **r == "log-group-no-retention").count(),
+            2,
+            "retention fixes are not counted"
+        );
+        assert!(!acted.contains(&"sns-topic-unused"));
     }
 
     proptest! {

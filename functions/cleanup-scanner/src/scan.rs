@@ -8,10 +8,10 @@ use ops_shared::{Metric, MetricSink, Notification, Notifier, Unit};
 use serde::Serialize;
 
 use crate::config::{Config, ScanInput};
-use crate::decide::{decide, Mode, Policy};
+use crate::decide::{decide, Decision, Mode, Policy};
 use crate::error::CleanupError;
 use crate::inventory::Inventory;
-use crate::model::{marked_on, Candidate};
+use crate::model::{marked_on, Candidate, Resource};
 use crate::rules;
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,9 +49,11 @@ pub struct RegionReport {
     pub rules: BTreeMap<&'static str, RuleReport>,
     pub actions: Vec<ActionResult>,
     pub unmarked: Vec<String>,
-    pub breaker: Vec<String>,
     pub warnings: Vec<String>,
     pub aws_requests: usize,
+    /// Why this region could not be scanned; nothing in it was changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +61,9 @@ pub struct Report {
     pub mode: Mode,
     pub account: Option<String>,
     pub regions: Vec<RegionReport>,
+    /// Resource kinds whose candidates passed CLEANUP_MAX_PERCENT of their population, over every
+    /// region: nothing of that kind was changed.
+    pub breaker: Vec<String>,
     pub estimated_monthly_saving: f64,
     pub prices: &'static str,
     pub text: String,
@@ -78,15 +83,21 @@ fn line(c: &Candidate, mark_tag: &str, status: String) -> Line {
     }
 }
 
-/// Scans one region through `inventory` and applies the decision.
-pub async fn scan_region(
+/// What one region's scan found, before anything is decided.
+struct Scanned {
+    region: String,
+    resources: Vec<Resource>,
+    candidates: Vec<Candidate>,
+    warnings: Vec<String>,
+    requests: usize,
+}
+
+/// Scans one region through `inventory`: resources, rule matches, and the tags the rules need.
+async fn scan_one(
     inventory: &dyn Inventory,
     region: &str,
-    config: &Config,
     input: &ScanInput,
-    today: NaiveDate,
-) -> Result<RegionReport, CleanupError> {
-    let mark_tag = ops_shared::CLEANUP_MARKED_TAG;
+) -> Result<Scanned, CleanupError> {
     let scan = inventory.scan().await?;
     let mut candidates = rules::evaluate(&scan.resources, &scan.topics, &input.rules, chrono::Utc::now());
     let mut warnings = scan.warnings;
@@ -99,67 +110,105 @@ pub async fn scan_region(
             c.action = crate::model::Action::ReportOnly;
         }
     }
-    let policy = Policy {
-        mode: input.mode,
-        grace: config.grace,
-        protect_tag: config.protect_tag.clone(),
-        mark_tag: mark_tag.to_string(),
-        max_actions: input.max_actions,
-        max_percent: config.max_percent,
-    };
-    let decision = decide(&policy, &scan.resources, candidates, today);
-    let mut rules_report: BTreeMap<&'static str, RuleReport> =
-        rules::RULES.iter().map(|r| (*r, RuleReport::default())).collect();
-    let mut actions = Vec::new();
+    Ok(Scanned {
+        region: region.to_string(),
+        resources: scan.resources,
+        candidates,
+        warnings,
+        requests: inventory.requests(),
+    })
+}
 
+fn empty_region(region: &str) -> RegionReport {
+    RegionReport {
+        region: region.to_string(),
+        rules: rules::RULES.iter().map(|r| (*r, RuleReport::default())).collect(),
+        actions: Vec::new(),
+        unmarked: Vec::new(),
+        warnings: Vec::new(),
+        aws_requests: 0,
+        error: None,
+    }
+}
+
+/// Carries out one decision made over every region, each change through its own region's
+/// inventory, and records every result in that region's report.
+async fn carry_out(
+    decision: &Decision,
+    regional: &[(String, Box<dyn Inventory>)],
+    reports: &mut BTreeMap<String, RegionReport>,
+    today: NaiveDate,
+) {
+    let mark_tag = ops_shared::CLEANUP_MARKED_TAG;
+    let inventory_of = |region: &str| {
+        regional
+            .iter()
+            .find(|(r, _)| r == region)
+            .map(|(_, inv)| inv.as_ref())
+    };
     for c in &decision.protected {
-        rules_report.entry(c.rule).or_default().protected.push(line(
+        let r = region_report(reports, &c.resource.region);
+        r.rules.entry(c.rule).or_default().protected.push(line(
             c,
             mark_tag,
             "protected: never touched".into(),
         ));
     }
     for (c, why) in &decision.waiting {
-        rules_report
+        let r = region_report(reports, &c.resource.region);
+        r.rules
             .entry(c.rule)
             .or_default()
             .candidates
             .push(line(c, mark_tag, why.clone()));
     }
     for c in &decision.to_mark {
-        let result = inventory.set_tag(&c.resource, mark_tag, &today.to_string()).await;
-        let entry = rules_report.entry(c.rule).or_default();
-        match &result {
-            Ok(()) => entry.marked += 1,
-            Err(e) => warnings.push(format!("could not mark {}: {e}", c.resource.arn)),
+        let result = match inventory_of(&c.resource.region) {
+            Some(inv) => inv.set_tag(&c.resource, mark_tag, &today.to_string()).await,
+            None => Err("its region was not scanned".to_string()),
+        };
+        let r = region_report(reports, &c.resource.region);
+        if let Err(e) = &result {
+            r.warnings.push(format!("could not mark {}: {e}", c.resource.arn));
         }
-        entry.candidates.push(line(
-            c,
-            mark_tag,
-            if result.is_ok() {
-                format!("marked {today}")
-            } else {
-                "mark failed".into()
-            },
-        ));
+        let entry = r.rules.entry(c.rule).or_default();
+        if result.is_ok() {
+            entry.marked += 1;
+        }
+        let status = if result.is_ok() {
+            format!("marked {today}")
+        } else {
+            "mark failed".into()
+        };
+        entry.candidates.push(line(c, mark_tag, status));
     }
-    let mut unmarked = Vec::new();
-    for r in &decision.to_unmark {
-        match inventory.remove_tag(r, mark_tag).await {
-            Ok(()) => unmarked.push(r.arn.clone()),
-            Err(e) => warnings.push(format!("could not remove the mark from {}: {e}", r.arn)),
+    for res in &decision.to_unmark {
+        let result = match inventory_of(&res.region) {
+            Some(inv) => inv.remove_tag(res, mark_tag).await,
+            None => Err("its region was not scanned".to_string()),
+        };
+        let r = region_report(reports, &res.region);
+        match result {
+            Ok(()) => r.unmarked.push(res.arn.clone()),
+            Err(e) => r
+                .warnings
+                .push(format!("could not remove the mark from {}: {e}", res.arn)),
         }
     }
     for c in &decision.to_act {
-        let result = inventory.act(c).await;
         let action = serde_json::to_value(&c.action)
             .ok()
             .and_then(|v| v["type"].as_str().map(str::to_string))
             .unwrap_or_default();
+        let result = match inventory_of(&c.resource.region) {
+            Some(inv) => inv.act(c).await,
+            None => Err("its region was not scanned".to_string()),
+        };
         if let Err(e) = &result {
             tracing::warn!(arn = %c.resource.arn, rule = c.rule, error = %e, "cleanup action failed; going on");
         }
-        let entry = rules_report.entry(c.rule).or_default();
+        let r = region_report(reports, &c.resource.region);
+        let entry = r.rules.entry(c.rule).or_default();
         if result.is_ok() {
             entry.acted += 1;
         }
@@ -171,7 +220,7 @@ pub async fn scan_region(
                 Err(e) => format!("{action} failed: {e}"),
             },
         ));
-        actions.push(ActionResult {
+        r.actions.push(ActionResult {
             rule: c.rule,
             arn: c.resource.arn.clone(),
             action,
@@ -179,15 +228,12 @@ pub async fn scan_region(
             outcome: result.err().unwrap_or_else(|| "done".into()),
         });
     }
-    Ok(RegionReport {
-        region: region.to_string(),
-        rules: rules_report,
-        actions,
-        unmarked,
-        breaker: decision.breaker,
-        warnings,
-        aws_requests: inventory.requests(),
-    })
+}
+
+fn region_report<'a>(reports: &'a mut BTreeMap<String, RegionReport>, region: &str) -> &'a mut RegionReport {
+    reports
+        .entry(region.to_string())
+        .or_insert_with(|| empty_region(region))
 }
 
 /// Refuses `mark` and `delete` outside the allowed accounts; `report` runs anywhere.
@@ -202,7 +248,13 @@ pub fn check_account(mode: Mode, account: &str, allowed: &[String]) -> Result<()
     }
 }
 
-pub fn render(mode: Mode, account: Option<&str>, regions: &[RegionReport], saving: f64) -> String {
+pub fn render(
+    mode: Mode,
+    account: Option<&str>,
+    regions: &[RegionReport],
+    breaker: &[String],
+    saving: f64,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -214,10 +266,13 @@ pub fn render(mode: Mode, account: Option<&str>, regions: &[RegionReport], savin
         out,
         "Estimated monthly saving of the candidates: ${saving:.2} ({PRICES})"
     );
+    for b in breaker {
+        let _ = writeln!(out, "CIRCUIT BREAKER: {b}");
+    }
     for r in regions {
         let _ = writeln!(out, "\n== {} ({} AWS requests) ==", r.region, r.aws_requests);
-        for b in &r.breaker {
-            let _ = writeln!(out, "CIRCUIT BREAKER: {b}");
+        if let Some(e) = &r.error {
+            let _ = writeln!(out, "SCAN FAILED, nothing in this region was changed: {e}");
         }
         for (rule, rr) in &r.rules {
             if rr.candidates.is_empty() && rr.protected.is_empty() {
@@ -254,7 +309,9 @@ pub fn render(mode: Mode, account: Option<&str>, regions: &[RegionReport], savin
     out
 }
 
-/// The whole run over every region of the input.
+/// The whole run: scan every region first, decide once over all of them (one `max_actions` budget,
+/// one population breaker per resource type), then act, and publish the report whatever happened.
+/// A region that could not be scanned is reported and fails the run after the report is out.
 pub async fn run<F>(
     inventories: F,
     notifier: &dyn Notifier,
@@ -266,32 +323,94 @@ pub async fn run<F>(
 where
     F: Fn(&str) -> Box<dyn Inventory>,
 {
+    let regional: Vec<(String, Box<dyn Inventory>)> = input
+        .regions
+        .iter()
+        .map(|r| (r.clone(), inventories(r)))
+        .collect();
     let mut account = None;
-    let mut regions = Vec::new();
-    for region in &input.regions {
-        let inventory = inventories(region);
-        if account.is_none() {
-            let id = inventory.account().await?;
-            check_account(input.mode, &id, &config.allowed_accounts)?;
-            account = Some(id);
+    let mut scanned = Vec::new();
+    let mut reports: BTreeMap<String, RegionReport> = BTreeMap::new();
+    let mut first_error: Option<CleanupError> = None;
+    for (region, inventory) in &regional {
+        let result = async {
+            if account.is_none() {
+                let id = inventory.account().await.map_err(Regional)?;
+                // Before anything is scanned or changed: a refused account is a configuration error.
+                check_account(input.mode, &id, &config.allowed_accounts).map_err(Fatal)?;
+                account = Some(id);
+            }
+            scan_one(inventory.as_ref(), region, &input)
+                .await
+                .map_err(Regional)
         }
-        regions.push(scan_region(inventory.as_ref(), region, config, &input, today).await?);
+        .await;
+        match result {
+            Ok(s) => scanned.push(s),
+            Err(Fatal(e)) => return Err(e),
+            Err(Regional(e)) => {
+                tracing::warn!(%region, error = %e, "region not scanned; the others go on");
+                let mut r = empty_region(region);
+                r.error = Some(e.to_string());
+                r.aws_requests = inventory.requests();
+                reports.insert(region.clone(), r);
+                first_error.get_or_insert(e);
+            }
+        }
     }
+    for s in &scanned {
+        let r = region_report(&mut reports, &s.region);
+        r.warnings = s.warnings.clone();
+        r.aws_requests = s.requests;
+    }
+    let resources: Vec<Resource> = scanned.iter().flat_map(|s| s.resources.iter().cloned()).collect();
+    let candidates: Vec<Candidate> = scanned.into_iter().flat_map(|s| s.candidates).collect();
+    let policy = Policy {
+        mode: input.mode,
+        grace: config.grace,
+        protect_tag: config.protect_tag.clone(),
+        mark_tag: ops_shared::CLEANUP_MARKED_TAG.to_string(),
+        max_actions: input.max_actions,
+        max_percent: config.max_percent,
+    };
+    let decision = decide(&policy, &resources, candidates, today);
+    carry_out(&decision, &regional, &mut reports, today).await;
+    for (region, inventory) in &regional {
+        if let Some(r) = reports.get_mut(region) {
+            r.aws_requests = inventory.requests();
+        }
+    }
+    // In the input's order.
+    let regions: Vec<RegionReport> = input.regions.iter().filter_map(|r| reports.remove(r)).collect();
     let saving: f64 = regions
         .iter()
         .flat_map(|r| r.rules.values())
         .flat_map(|rr| rr.candidates.iter())
         .filter_map(|l| l.monthly_saving)
-        .sum();
-    let text = render(input.mode, account.as_deref(), &regions, saving);
+        .sum::<f64>()
+        // An empty sum is -0.0, which would print as "$-0.00".
+        + 0.0;
+    let text = render(
+        input.mode,
+        account.as_deref(),
+        &regions,
+        &decision.breaker,
+        saving,
+    );
     let candidates: usize = regions
         .iter()
         .flat_map(|r| r.rules.values())
         .map(|rr| rr.candidates.len())
         .sum();
+    let failed = regions.iter().filter(|r| r.error.is_some()).count();
     let subject = format!(
-        "AWS cleanup {}: {candidates} candidate(s), ~${saving:.2}/month",
-        format!("{:?}", input.mode).to_lowercase()
+        "AWS cleanup {}: {candidates} candidate(s), ~${saving:.2}/month{}",
+        format!("{:?}", input.mode).to_lowercase(),
+        if failed > 0 {
+            format!(", {failed} region(s) NOT scanned")
+        } else {
+            String::new()
+        }
     );
     notifier
         .notify(&Notification {
@@ -308,12 +427,24 @@ where
         points.push(Metric::new("CleanupCandidates", n as f64, Unit::Count).dimension("Rule", *rule));
     }
     metrics.put(&points).await?;
+    if let Some(e) = first_error {
+        // The report (with what was done) is out; the failure still reaches the errors alarm.
+        return Err(e);
+    }
     Ok(Report {
         mode: input.mode,
         account,
         regions,
+        breaker: decision.breaker,
         estimated_monthly_saving: saving,
         prices: PRICES,
         text,
     })
 }
+
+/// Why a region's part of the run stopped: the whole run, or that region only.
+enum Stop {
+    Fatal(CleanupError),
+    Regional(CleanupError),
+}
+use Stop::{Fatal, Regional};
