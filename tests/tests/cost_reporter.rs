@@ -188,3 +188,70 @@ async fn a_throttled_cost_explorer_fails_the_report_retryably_and_publishes_noth
         "no report of made-up figures"
     );
 }
+
+/// One basis: the forecast leaves out the same record types as the actuals (credits, refunds, ...),
+/// so month end is actual-to-date plus forecast-for-the-rest on one basis. Checked on the wire,
+/// mid-month by an injected date; the proxy answers the forecast moto lacks.
+#[tokio::test]
+async fn the_forecast_is_asked_on_the_actuals_basis() {
+    let stack = Stack::get();
+    let topic = stack.topic("reports").await;
+    let key = ops_tests::faults::access_key();
+    stack
+        .faults()
+        .answer(json!({"operation": "ce:GetCostForecast", "access_key": key,
+                       "body": {"Total": {"Amount": "123.45", "Unit": "USD"}, "ForecastResultsByTime": []}}))
+        .await;
+    stack
+        .faults()
+        .capture(json!({"operation": "ce:GetCostForecast", "access_key": key}))
+        .await;
+    let config = cost_reporter::Config::from_vars(&ops_shared::Vars::from_pairs([(
+        "REPORT_TOPIC_ARN",
+        topic.as_str(),
+    )]))
+    .unwrap();
+    let signed = ops_tests::faults::signed_with(&stack.aws().await, &key);
+    let deps = cost_reporter::Deps {
+        source: cost_reporter::costexplorer::CostExplorer::new(aws_sdk_costexplorer::Client::new(&signed)),
+        notifier: ops_shared::SnsNotifier::new(aws_sdk_sns::Client::new(&signed), &topic),
+        metrics: ops_shared::CloudWatchSink::new(
+            aws_sdk_cloudwatch::Client::new(&signed),
+            ops_shared::METRICS_NAMESPACE,
+            "cost-reporter",
+        ),
+    };
+    ops_tests::inject_costs(&stack, series(60, |_| 20.0, false)).await;
+    let mid_month = chrono::NaiveDate::from_ymd_opt(2026, 11, 15).unwrap();
+    let marker = unique("NoSuchRecordType");
+    let event = json!({"period": "daily", "exclude_record_types": ["Credit", "Refund", marker]});
+    let out = cost_reporter::report(
+        &deps.source,
+        &deps.notifier,
+        &deps.metrics,
+        &config,
+        &event,
+        mid_month,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        out.report.forecast.method,
+        cost_reporter::analysis::ForecastMethod::CostExplorer,
+        "{:?}",
+        out.report.forecast
+    );
+
+    let sent = stack.faults().captured(&key).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let body: Value = serde_json::from_str(sent[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        body["Filter"]["Not"]["Dimensions"]["Key"], "RECORD_TYPE",
+        "{body}"
+    );
+    assert_eq!(
+        body["Filter"]["Not"]["Dimensions"]["Values"],
+        json!(["Credit", "Refund", marker]),
+        "{body}"
+    );
+}

@@ -107,6 +107,9 @@ impl Config {
                 })
                 .filter(|l| !l.is_empty())
                 .ok_or_else(|| bad("regions is not a list of region names".into()))?;
+            // A region named twice would be decided twice.
+            let mut seen = std::collections::HashSet::new();
+            input.regions.retain(|r| seen.insert(r.clone()));
         }
         if let Some(v) = obj.get("rules") {
             input

@@ -63,32 +63,42 @@ pub fn decide(
     today: NaiveDate,
 ) -> Decision {
     let mut d = Decision::default();
-    let mut population: BTreeMap<Kind, usize> = BTreeMap::new();
+    // Per region and type: a surge in one region is not diluted by quiet ones elsewhere.
+    let mut population: BTreeMap<(&str, Kind), usize> = BTreeMap::new();
     for r in resources {
-        *population.entry(r.kind).or_default() += 1;
+        *population.entry((r.region.as_str(), r.kind)).or_default() += 1;
     }
     let (protected_list, open): (Vec<Candidate>, Vec<Candidate>) = candidates
         .into_iter()
         .partition(|c| protected(&c.resource, &policy.protect_tag));
     d.protected = protected_list;
 
-    // The breaker counts what would be removed, per resource type: a retention fix removes
-    // nothing, and one type's surge says nothing about another's.
+    // The breaker counts what would be removed, per region and resource type: a retention fix
+    // removes nothing, and one type's surge says nothing about another's. A type tripped in any
+    // region is stopped in every region.
     let removes = |c: &Candidate| !matches!(c.action, Action::ReportOnly | Action::SetRetention { .. });
-    let mut actionable: BTreeMap<Kind, usize> = BTreeMap::new();
+    let mut actionable: BTreeMap<(&str, Kind), usize> = BTreeMap::new();
     for c in open.iter().filter(|c| removes(c)) {
-        *actionable.entry(c.resource.kind).or_default() += 1;
+        *actionable
+            .entry((c.resource.region.as_str(), c.resource.kind))
+            .or_default() += 1;
     }
     let mut tripped_kinds: Vec<Kind> = Vec::new();
-    for (kind, count) in &actionable {
-        let total = population.get(kind).copied().unwrap_or(*count).max(1);
+    for ((region, kind), count) in &actionable {
+        let total = population
+            .get(&(*region, *kind))
+            .copied()
+            .unwrap_or(*count)
+            .max(1);
         let share = 100.0 * *count as f64 / total as f64;
         if share > policy.max_percent {
             d.breaker.push(format!(
-                "{count} of {total} {kind:?} resources ({share:.0}%) are candidates, over CLEANUP_MAX_PERCENT={}: no {kind:?} is changed this run",
+                "{count} of {total} {kind:?} resources in {region} ({share:.0}%) are candidates, over CLEANUP_MAX_PERCENT={}: no {kind:?} is marked or removed this run (retention fixes go on)",
                 policy.max_percent
             ));
-            tripped_kinds.push(*kind);
+            if !tripped_kinds.contains(kind) {
+                tripped_kinds.push(*kind);
+            }
         }
     }
     let tripped = |c: &Candidate| removes(c) && tripped_kinds.contains(&c.resource.kind);
@@ -275,7 +285,7 @@ mod tests {
     }
 
     #[test]
-    fn the_breaker_stops_every_action_when_too_many_match() {
+    fn the_breaker_stops_that_types_actions_when_too_many_match() {
         let rs: Vec<Resource> = (0..10).map(|i| resource(i, Some(30), false)).collect();
         let d = decide(
             &policy(Mode::Delete, 7, 20, 25.0),
@@ -346,6 +356,26 @@ mod tests {
             "retention fixes are not counted"
         );
         assert!(!acted.contains(&"sns-topic-unused"));
+    }
+
+    #[test]
+    fn a_surge_in_one_region_trips_the_breaker_whatever_the_other_regions_hold() {
+        // 4 of 4 topics in one region are candidates; 40 quiet topics in another.
+        let mut rs: Vec<Resource> = (0..4)
+            .map(|i| Resource {
+                region: "eu-west-1".into(),
+                ..resource(i, Some(30), false)
+            })
+            .collect();
+        rs.extend((10..50).map(|i| resource(i, Some(30), false)));
+        let candidates = rs[..4].iter().map(candidate).collect();
+        let d = decide(&policy(Mode::Delete, 7, 20, 25.0), &rs, candidates, today());
+        assert!(d.to_act.is_empty(), "{:?}", d.to_act);
+        assert!(
+            d.breaker[0].contains("4 of 4") && d.breaker[0].contains("eu-west-1"),
+            "{:?}",
+            d.breaker
+        );
     }
 
     proptest! {

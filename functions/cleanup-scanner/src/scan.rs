@@ -204,8 +204,11 @@ async fn carry_out(
             Some(inv) => inv.act(c).await,
             None => Err("its region was not scanned".to_string()),
         };
-        if let Err(e) = &result {
-            tracing::warn!(arn = %c.resource.arn, rule = c.rule, error = %e, "cleanup action failed; going on");
+        match &result {
+            Ok(()) => tracing::info!(arn = %c.resource.arn, rule = c.rule, %action, "cleanup action done"),
+            Err(e) => {
+                tracing::warn!(arn = %c.resource.arn, rule = c.rule, error = %e, "cleanup action failed; going on")
+            }
         }
         let r = region_report(reports, &c.resource.region);
         let entry = r.rules.entry(c.rule).or_default();
@@ -266,8 +269,28 @@ pub fn render(
         out,
         "Estimated monthly saving of the candidates: ${saving:.2} ({PRICES})"
     );
+    // What matters most first, so a report cut to SNS's size keeps it: failed regions, the
+    // breaker, and every change made.
+    for r in regions.iter().filter(|r| r.error.is_some()) {
+        let _ = writeln!(
+            out,
+            "REGION NOT SCANNED: {}: {}",
+            r.region,
+            r.error.as_deref().unwrap_or("")
+        );
+    }
     for b in breaker {
         let _ = writeln!(out, "CIRCUIT BREAKER: {b}");
+    }
+    for r in regions {
+        for a in &r.actions {
+            let done = if a.ok { "done" } else { "FAILED" };
+            let _ = writeln!(
+                out,
+                "ACTION {done}: {} {} ({}): {}",
+                a.action, a.arn, a.rule, a.outcome
+            );
+        }
     }
     for r in regions {
         let _ = writeln!(out, "\n== {} ({} AWS requests) ==", r.region, r.aws_requests);

@@ -37,8 +37,10 @@ impl GroupLine {
     }
 }
 
+/// The change in percent; none (`n/a`) against a previous value of zero or below, where a credit
+/// would flip the sign.
 fn pct(current: f64, previous: f64) -> Option<f64> {
-    (previous.abs() >= 0.005).then(|| 100.0 * (current - previous) / previous)
+    (previous >= 0.005).then(|| 100.0 * (current - previous) / previous)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,6 +95,9 @@ pub struct Analysis {
     pub estimated_days: Vec<NaiveDate>,
     pub missing_days: Vec<NaiveDate>,
     pub anomalies: Vec<Anomaly>,
+    /// Why anomalies could not be read, when a monitor is set and reading failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anomalies_unread: Option<String>,
     pub requests: usize,
     pub request_cost: f64,
 }
@@ -230,6 +235,7 @@ pub fn analyse(
         estimated_days,
         missing_days,
         anomalies,
+        anomalies_unread: None,
         requests,
         request_cost: requests as f64 * REQUEST_PRICE,
     }
@@ -404,5 +410,16 @@ mod tests {
         assert_eq!(a.total.change_pct, None, "no October data to compare with");
         assert_eq!(a.forecast.method, ForecastMethod::RunRate);
         assert!(a.forecast.month_end.unwrap() > 0.0);
+    }
+
+    #[test]
+    fn a_change_against_zero_or_a_credit_is_not_a_percentage() {
+        assert_eq!(pct(10.0, 0.0), None);
+        assert_eq!(
+            pct(10.0, -5.0),
+            None,
+            "a negative previous value would flip the sign"
+        );
+        assert_eq!(pct(15.0, 10.0), Some(50.0));
     }
 }

@@ -31,6 +31,22 @@ fn interval(range: Range) -> DateInterval {
         .expect("start and end are set")
 }
 
+/// Every record type but the excluded ones (credits, refunds, ...), or no filter at all.
+fn without_record_types(excluded: &[String]) -> Option<Expression> {
+    if excluded.is_empty() {
+        return None;
+    }
+    let record_types = DimensionValues::builder()
+        .key(Dimension::RecordType)
+        .set_values(Some(excluded.to_vec()))
+        .build();
+    Some(
+        Expression::builder()
+            .not(Expression::builder().dimensions(record_types).build())
+            .build(),
+    )
+}
+
 fn group_definition(group: &str) -> GroupDefinition {
     let (kind, key) = match group.split_once(':') {
         Some(("TAG", key)) => (GroupDefinitionType::Tag, key),
@@ -88,14 +104,7 @@ impl CostSource for CostExplorer {
             for g in &query.group_by {
                 call = call.group_by(group_definition(g));
             }
-            if !query.exclude_record_types.is_empty() {
-                let record_types = DimensionValues::builder()
-                    .key(Dimension::RecordType)
-                    .set_values(Some(query.exclude_record_types.clone()))
-                    .build();
-                let filter = Expression::builder()
-                    .not(Expression::builder().dimensions(record_types).build())
-                    .build();
+            if let Some(filter) = without_record_types(&query.exclude_record_types) {
                 call = call.filter(filter);
             }
             let out = call.send().await.map_err(|e| ce_error("GetCostAndUsage", &e))?;
@@ -157,13 +166,20 @@ impl CostSource for CostExplorer {
         })
     }
 
-    async fn forecast(&self, metric: &str, range: Range) -> Result<f64, CostError> {
+    async fn forecast(
+        &self,
+        metric: &str,
+        range: Range,
+        exclude_record_types: &[String],
+    ) -> Result<f64, CostError> {
         let out = self
             .client
             .get_cost_forecast()
             .time_period(interval(range))
             .metric(forecast_metric(metric))
             .granularity(Granularity::Monthly)
+            // The actuals' basis: month end is actual-to-date plus this, credits counted alike.
+            .set_filter(without_record_types(exclude_record_types))
             .send()
             .await
             .map_err(|e| ce_error("GetCostForecast", &e))?;
@@ -183,16 +199,25 @@ impl CostSource for CostExplorer {
             .end_date(range.end.to_string())
             .build()
             .expect("start is set");
-        let out = self
-            .client
-            .get_anomalies()
-            .monitor_arn(monitor_arn)
-            .date_interval(dates)
-            .send()
-            .await
-            .map_err(|e| ce_error("GetAnomalies", &e))?;
-        Ok(out
-            .anomalies()
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .get_anomalies()
+                .monitor_arn(monitor_arn)
+                .date_interval(dates.clone())
+                .set_next_page_token(token.take())
+                .send()
+                .await
+                .map_err(|e| ce_error("GetAnomalies", &e))?;
+            found.extend(out.anomalies().iter().cloned());
+            match out.next_page_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(found
             .iter()
             .map(|a| Anomaly {
                 start: a

@@ -207,6 +207,10 @@ pub fn text(a: &Analysis) -> String {
             );
         }
     }
+    if let Some(why) = &a.anomalies_unread {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Cost anomalies could not be read: {why}");
+    }
     if !a.anomalies.is_empty() {
         let _ = writeln!(out);
         let _ = writeln!(out, "Cost anomalies");
@@ -411,5 +415,16 @@ This report made 2 Cost Explorer request(s), $0.02 at $0.01 each.
             "{t}"
         );
         assert!(t.contains("impact $42.50"), "{t}");
+    }
+
+    #[test]
+    fn anomalies_that_could_not_be_read_are_said_so() {
+        let mut a = sample();
+        a.anomalies_unread = Some("AWS ce:GetAnomalies failed: AccessDenied".into());
+        let t = text(&a);
+        assert!(
+            t.contains("Cost anomalies could not be read: AWS ce:GetAnomalies failed"),
+            "{t}"
+        );
     }
 }

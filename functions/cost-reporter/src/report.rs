@@ -51,6 +51,7 @@ pub async fn report(
                     start: today,
                     end: next_month(today),
                 },
+                &input.exclude_record_types,
             )
             .await
         {
@@ -61,21 +62,23 @@ pub async fn report(
             }
         }
     };
-    let anomalies = match &config.anomaly_monitor {
+    let (anomalies, anomalies_unread) = match &config.anomaly_monitor {
         Some(monitor) => {
             requests += 1;
-            source
-                .anomalies(monitor, windows.current)
-                .await
-                .unwrap_or_else(|e| {
+            match source.anomalies(monitor, windows.current).await {
+                Ok(found) => (found, None),
+                // Said in the report: an empty list must not read as "no anomalies".
+                Err(e) => {
                     tracing::warn!(error = %e, "could not read cost anomalies");
-                    Vec::new()
-                })
+                    (Vec::new(), Some(e.to_string()))
+                }
+            }
         }
-        None => Vec::new(),
+        None => (Vec::new(), None),
     };
 
-    let analysis = analyse(&input, &windows, &series, forecast, anomalies, requests);
+    let mut analysis = analyse(&input, &windows, &series, forecast, anomalies, requests);
+    analysis.anomalies_unread = anomalies_unread;
     let subject = render::subject(&analysis);
     let text = render::text(&analysis);
     notifier

@@ -50,7 +50,13 @@ pub struct CostQuery {
 pub trait CostSource: Send + Sync {
     /// Daily costs over the range, every page followed.
     async fn daily_costs(&self, query: &CostQuery) -> Result<Series, CostError>;
-    /// The forecast for the rest of the month (`range` from today to the first of next month).
-    async fn forecast(&self, metric: &str, range: Range) -> Result<f64, CostError>;
+    /// The forecast for the rest of the month (`range` from today to the first of next month), on
+    /// the same basis as the actuals: the same record types left out.
+    async fn forecast(
+        &self,
+        metric: &str,
+        range: Range,
+        exclude_record_types: &[String],
+    ) -> Result<f64, CostError>;
     async fn anomalies(&self, monitor_arn: &str, range: Range) -> Result<Vec<Anomaly>, CostError>;
 }

@@ -456,6 +456,7 @@ impl cost_reporter::source::CostSource for Year {
         &self,
         _: &str,
         _: cost_reporter::request::Range,
+        _: &[String],
     ) -> Result<f64, cost_reporter::CostError> {
         Ok(1234.5)
     }
