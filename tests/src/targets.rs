@@ -80,6 +80,66 @@ pub async fn http() -> Running {
     Running { addr, task }
 }
 
+/// A TLS server for `localhost` that serves a leaf expiring in `leaf_days` and the intermediate
+/// that signed it, expiring in `intermediate_days`, under a root of its own. Returns the server and
+/// the root (PEM) to trust it with.
+pub async fn tls_chain(leaf_days: i64, intermediate_days: i64) -> (Running, String) {
+    let date = |days: i64| {
+        let at = chrono::Utc::now() + chrono::Duration::days(days);
+        rcgen::date_time_ymd(at.year(), at.month() as u8, at.day() as u8)
+    };
+    let ca = |name: &str, days: i64| {
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("no names");
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        p.distinguished_name.push(rcgen::DnType::CommonName, name);
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = date(days);
+        p
+    };
+    let root_key = rcgen::KeyPair::generate().expect("a key");
+    let root_params = ca("ops-tests root", 3650);
+    let root = root_params.self_signed(&root_key).expect("a root");
+    let root_issuer = rcgen::Issuer::from_params(&root_params, &root_key);
+    let mid_key = rcgen::KeyPair::generate().expect("a key");
+    let mid_params = ca("ops-tests intermediate", intermediate_days);
+    let mid = mid_params
+        .signed_by(&mid_key, &root_issuer)
+        .expect("an intermediate");
+    let mid_issuer = rcgen::Issuer::from_params(&mid_params, &mid_key);
+    let leaf_key = rcgen::KeyPair::generate().expect("a key");
+    let mut leaf_params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("valid names");
+    leaf_params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    leaf_params.not_after = date(leaf_days);
+    let leaf = leaf_params.signed_by(&leaf_key, &mid_issuer).expect("a leaf");
+    let chain = vec![
+        rustls::pki_types::CertificateDer::from(leaf.der().to_vec()),
+        rustls::pki_types::CertificateDer::from(mid.der().to_vec()),
+    ];
+    let key_der =
+        rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).expect("a private key");
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, key_der)
+            .expect("a server configuration");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let addr = listener.local_addr().expect("an address");
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = acceptor.accept(stream).await;
+            });
+        }
+    });
+    (Running { addr, task }, root.pem())
+}
+
 /// A TLS server for `localhost` whose self-signed certificate expires `days` days from today.
 /// Returns the server and the certificate (PEM) to trust it with.
 pub async fn tls(days: i64) -> (Running, String) {
@@ -115,7 +175,8 @@ pub async fn tls(days: i64) -> (Running, String) {
     (Running { addr, task }, pem)
 }
 
-/// A DNS server that knows one name: `svc.ops.test` → A 10.1.2.3; every other name is NXDOMAIN.
+/// A DNS server that knows one name: `svc.ops.test` → A 10.1.2.3; `servfail.ops.test` answers
+/// SERVFAIL and `refused.ops.test` REFUSED; every other name is NXDOMAIN.
 pub async fn dns() -> Running {
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
         .await
@@ -134,7 +195,12 @@ pub async fn dns() -> Running {
             let known = Name::from_ascii("svc.ops.test.").expect("a name");
             for q in &query.queries {
                 answer.add_query(q.clone());
-                if q.name().to_ascii().eq_ignore_ascii_case(&known.to_ascii()) {
+                let asked = q.name().to_ascii().to_ascii_lowercase();
+                if asked == "servfail.ops.test." {
+                    answer.metadata.response_code = ResponseCode::ServFail;
+                } else if asked == "refused.ops.test." {
+                    answer.metadata.response_code = ResponseCode::Refused;
+                } else if q.name().to_ascii().eq_ignore_ascii_case(&known.to_ascii()) {
                     if q.query_type() == RecordType::A {
                         answer.add_answer(Record::from_rdata(
                             known.clone(),

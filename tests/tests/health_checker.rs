@@ -670,3 +670,59 @@ async fn a_rate_limited_first_run_of_200_checks_completes_over_several_runs_with
         "every alarm went through the rate-limited proxy"
     );
 }
+
+/// The response code comes from the response itself: SERVFAIL and REFUSED are told apart from a
+/// resolver that did not answer, and `expect_rcode` matches them.
+#[tokio::test]
+async fn dns_response_codes_come_from_the_response() {
+    let env = Env::new().await;
+    let dns = targets::dns().await;
+    let resolver = dns.addr.to_string();
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let nobody = silent.local_addr().unwrap().to_string();
+    let report = env
+        .run(json!([
+            {"name": "servfail-expected", "kind": "dns", "query": "servfail.ops.test", "resolver": resolver, "expect_rcode": "SERVFAIL"},
+            {"name": "refused-expected", "kind": "dns", "query": "refused.ops.test", "resolver": resolver, "expect_rcode": "REFUSED"},
+            {"name": "servfail-is-unhealthy", "kind": "dns", "query": "servfail.ops.test", "resolver": resolver},
+            {"name": "no-answer", "kind": "dns", "query": "svc.ops.test", "resolver": nobody, "expect_rcode": "SERVFAIL", "timeout": "1s"},
+        ]))
+        .await;
+    let by = by_name(&report);
+    assert!(by["servfail-expected"].0, "{:?}", by["servfail-expected"]);
+    assert!(by["refused-expected"].0, "{:?}", by["refused-expected"]);
+    assert_eq!(
+        by["servfail-is-unhealthy"].1,
+        "servfail.ops.test answered SERVFAIL"
+    );
+    assert!(
+        !by["no-answer"].0,
+        "no answer is not a SERVFAIL: {:?}",
+        by["no-answer"]
+    );
+    drop(silent);
+}
+
+/// An intermediate that expires before the leaf breaks the chain as surely: the check reports the
+/// earliest expiry in the served chain and names the intermediate.
+#[tokio::test]
+async fn an_intermediate_expiring_first_is_what_the_tls_check_reports() {
+    let mut env = Env::new().await;
+    let (server, root_pem) = targets::tls_chain(300, 5).await;
+    let bundle = std::env::temp_dir().join(format!("{}.pem", unique("chain-root")));
+    std::fs::write(&bundle, root_pem).unwrap();
+    env.bundle = Some(bundle.display().to_string());
+    let report = env
+        .run(json!([{"name": "chain", "kind": "tls", "host": "localhost", "port": server.addr.port(), "min_days_left": 14}]))
+        .await;
+    let (healthy, reason, days) = by_name(&report)["chain"].clone();
+    assert!(!healthy, "{reason}");
+    assert!(
+        reason.contains("intermediate certificate ops-tests intermediate"),
+        "{reason}"
+    );
+    assert!(
+        matches!(days, Some(4..=5)),
+        "the intermediate's days, not the leaf's 300: {days:?}"
+    );
+}

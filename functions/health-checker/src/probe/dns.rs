@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::TokioResolver;
 
@@ -72,6 +74,29 @@ fn answer_text(data: &RData) -> Option<String> {
     }
 }
 
+/// The response code the server sent, read from the error itself (its text says "Server Failure",
+/// not SERVFAIL); `None` when no response came.
+fn rcode_of(e: &NetError) -> Option<ResponseCode> {
+    match e {
+        NetError::Dns(DnsError::ResponseCode(code)) => Some(*code),
+        NetError::Dns(DnsError::NoRecordsFound(none)) => Some(none.response_code),
+        _ => None,
+    }
+}
+
+/// The code's mnemonic, as a check's `expect_rcode` spells it.
+fn rcode_name(code: ResponseCode) -> String {
+    match code {
+        ResponseCode::NoError => "NOERROR".into(),
+        ResponseCode::FormErr => "FORMERR".into(),
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        ResponseCode::NXDomain => "NXDOMAIN".into(),
+        ResponseCode::NotImp => "NOTIMP".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        other => format!("RCODE{}", u16::from(other)),
+    }
+}
+
 fn normalise(value: &str) -> String {
     value.trim().trim_end_matches('.').to_ascii_lowercase()
 }
@@ -100,20 +125,11 @@ pub async fn probe(check: &DnsCheck, timeout: Duration) -> Outcome {
                 .filter_map(|r| answer_text(&r.data))
                 .collect::<Vec<_>>(),
         ),
-        Err(e) if e.is_nx_domain() => ("NXDOMAIN".to_string(), Vec::new()),
-        Err(e) if e.is_no_records_found() => ("NOERROR".to_string(), Vec::new()),
-        Err(e) => {
-            let text = e.to_string();
-            let rcode = ["SERVFAIL", "REFUSED"]
-                .into_iter()
-                .find(|c| text.to_ascii_uppercase().contains(c));
-            match rcode {
-                Some(code) => (code.to_string(), Vec::new()),
-                None => {
-                    return Outcome::unhealthy(latency, format!("lookup of {} failed: {text}", check.query))
-                }
-            }
-        }
+        Err(e) => match rcode_of(&e) {
+            Some(code) => (rcode_name(code), Vec::new()),
+            // No answer at all (a timeout, a refused connection): nothing to compare a code with.
+            None => return Outcome::unhealthy(latency, format!("lookup of {} failed: {e}", check.query)),
+        },
     };
     match &check.expect {
         DnsExpect::Rcode(expected) if *expected == rcode => {

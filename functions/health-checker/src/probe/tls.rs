@@ -1,5 +1,7 @@
-//! `tls`: the certificate chain is valid for the host, and far enough from expiry. The days left
-//! are reported even when the chain is not valid, so a dashboard still shows them.
+//! `tls`: the certificate chain is valid for the host, and far enough from expiry. Expiry is that of
+//! the earliest certificate the server sends (an intermediate that expires first breaks the chain
+//! as surely as the leaf), and the report names it. The days left are reported even when the chain
+//! is not valid, so a dashboard still shows them.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -65,12 +67,13 @@ impl TlsProbe {
             }
         };
         let latency = started.elapsed();
-        let days_left = tls
+        let earliest = tls
             .get_ref()
             .1
             .peer_certificates()
-            .and_then(|certs| certs.first())
-            .and_then(|cert| days_until_expiry(cert, chrono::Utc::now().timestamp()));
+            .and_then(|certs| earliest_expiry(certs, chrono::Utc::now().timestamp()));
+        let days_left = earliest.as_ref().map(|(days, _)| *days);
+        let which = earliest.map(|(_, which)| which).unwrap_or_default();
         let verdict = recorder.verdict.lock().map(|v| v.clone()).unwrap_or(None);
         let mut outcome = match (verdict, days_left) {
             (Some(Err(e)), _) => Outcome::unhealthy(
@@ -80,13 +83,43 @@ impl TlsProbe {
             (_, None) => Outcome::unhealthy(latency, "the server sent no readable certificate".to_string()),
             (_, Some(days)) if days < min_days_left => Outcome::unhealthy(
                 latency,
-                format!("the certificate expires in {days} days, under min_days_left {min_days_left}"),
+                format!("the {which} expires in {days} days, under min_days_left {min_days_left}"),
             ),
-            (_, Some(days)) => Outcome::healthy(latency, format!("certificate valid, {days} days left")),
+            (_, Some(days)) => {
+                Outcome::healthy(latency, format!("certificate valid, {days} days left ({which})"))
+            }
         };
         outcome.days_left = days_left;
         outcome
     }
+}
+
+/// The fewest days left of any certificate in the served chain (leaf first), and which one it is:
+/// "certificate" for the leaf, "intermediate CN=..." for another.
+pub fn earliest_expiry(chain: &[CertificateDer<'_>], now: i64) -> Option<(i64, String)> {
+    chain
+        .iter()
+        .enumerate()
+        .filter_map(|(i, cert)| {
+            let days = days_until_expiry(cert, now)?;
+            let which = if i == 0 {
+                "certificate".to_string()
+            } else {
+                let name = x509_parser::parse_x509_certificate(cert.as_ref())
+                    .ok()
+                    .and_then(|(_, c)| {
+                        c.subject()
+                            .iter_common_name()
+                            .next()
+                            .and_then(|cn| cn.as_str().ok())
+                            .map(str::to_string)
+                    })
+                    .unwrap_or_else(|| format!("#{i}"));
+                format!("intermediate certificate {name}")
+            };
+            Some((days, which))
+        })
+        .min_by_key(|(days, _)| *days)
 }
 
 /// Whole days from `now` (Unix seconds) until the certificate's notAfter; negative once expired.
