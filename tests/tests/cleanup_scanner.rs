@@ -635,3 +635,56 @@ async fn a_throttled_second_region_still_publishes_the_first_regions_actions() {
         "{report}"
     );
 }
+
+/// A composite's child named by ARN, and a target-tracking alarm, sit in INSUFFICIENT_DATA by
+/// design: never candidates. moto has no composite alarms, so the stack's proxy answers
+/// DescribeAlarms (and the tag reads) for this test's key as CloudWatch would.
+#[tokio::test]
+async fn a_composites_arn_named_child_and_a_target_tracking_alarm_are_never_stale() {
+    let stack = Stack::get();
+    let reports = stack.topic("reports").await;
+    let key = access_key();
+    let region = "eu-west-2";
+    let arn = |name: &str| format!("arn:aws:cloudwatch:{region}:123456789012:alarm:{name}");
+    let metric_alarm = |name: &str| {
+        format!(
+            "<member><AlarmName>{name}</AlarmName><AlarmArn>{}</AlarmArn><StateValue>INSUFFICIENT_DATA</StateValue>\
+             <StateUpdatedTimestamp>2026-01-01T00:00:00Z</StateUpdatedTimestamp><Namespace>AWS/DynamoDB</Namespace>\
+             <MetricName>ConsumedReadCapacityUnits</MetricName><AlarmActions></AlarmActions><OKActions></OKActions>\
+             <InsufficientDataActions></InsufficientDataActions></member>",
+            arn(name)
+        )
+    };
+    let describe = format!(
+        "<DescribeAlarmsResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\"><DescribeAlarmsResult>\
+         <MetricAlarms>{}{}{}</MetricAlarms><CompositeAlarms><member><AlarmName>parent</AlarmName>\
+         <AlarmArn>{}</AlarmArn><AlarmRule>ALARM(\"{}\") OR ALARM(other)</AlarmRule><StateValue>OK</StateValue></member>\
+         </CompositeAlarms></DescribeAlarmsResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>\
+         </DescribeAlarmsResponse>",
+        metric_alarm("child-by-arn"),
+        metric_alarm("TargetTracking-table/orders-AlarmLow-1a2b"),
+        metric_alarm("plain-stale"),
+        arn("parent"),
+        arn("child-by-arn"),
+    );
+    let no_tags = "<ListTagsForResourceResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\">\
+                   <ListTagsForResourceResult><Tags></Tags></ListTagsForResourceResult>\
+                   <ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></ListTagsForResourceResponse>";
+    let faults = stack.faults();
+    faults
+        .answer(json!({"operation": "monitoring:DescribeAlarms", "access_key": key, "body": describe}))
+        .await;
+    faults
+        .answer(json!({"operation": "monitoring:ListTagsForResource", "access_key": key, "body": no_tags}))
+        .await;
+    let f = scanner(&reports, &[("AWS_ACCESS_KEY_ID", key.as_str())]);
+    let inv = f.invoke_json(&json!({"mode": "report", "regions": [region]}));
+    assert!(inv.ok, "{}", inv.error);
+    let report = inv.json();
+    let stale = listed(&report, "alarm-stale", "candidates", ":alarm:");
+    assert_eq!(
+        stale,
+        vec![arn("plain-stale")],
+        "only the plain alarm is stale: {report}"
+    );
+}

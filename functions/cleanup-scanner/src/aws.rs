@@ -297,7 +297,7 @@ impl AwsInventory {
                 let in_composite = composite_rules.as_ref().map(|rules| {
                     rules
                         .iter()
-                        .any(|r| r.contains(&format!("\"{name}\"")) || r.contains(&format!("({name})")))
+                        .any(|r| crate::composite::children(r).contains(&name))
                 });
                 let mut actions: Vec<String> = a.alarm_actions().to_vec();
                 actions.extend(a.ok_actions().iter().cloned());

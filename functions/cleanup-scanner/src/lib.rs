@@ -3,6 +3,7 @@
 //! period, in an allowed account, under a cap, and never anything protected.
 
 pub mod aws;
+pub mod composite;
 pub mod config;
 pub mod decide;
 pub mod error;

@@ -212,6 +212,7 @@ pub fn evaluate(
                 if settings.on("alarm-stale")
                     && state == "INSUFFICIENT_DATA"
                     && stuck.is_some_and(|d| d >= settings.alarm_stale_days)
+                    && !crate::composite::quiet_by_design(&r.name, actions)
                 {
                     match in_composite {
                         Some(false) => out.push(candidate(
@@ -486,6 +487,15 @@ mod tests {
             rules_of(&[orphan]),
             vec![("alarm-orphaned-action", Action::ReportOnly)]
         );
+        // Quiet by design: a target-tracking alarm of an idle table, a step-scaling alarm.
+        let mut tracking = alarm(Some(false), vec![]);
+        tracking.name = "TargetTracking-table/orders-AlarmLow-1a2b".into();
+        assert!(rules_of(&[tracking]).is_empty());
+        let scaling = alarm(
+            Some(false),
+            vec!["arn:aws:autoscaling:us-east-1:1:scalingPolicy:x:autoScalingGroupName/web:policyName/up"],
+        );
+        assert!(rules_of(&[scaling]).is_empty());
     }
 
     #[test]
