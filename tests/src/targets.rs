@@ -80,6 +80,34 @@ pub async fn http() -> Running {
     Running { addr, task }
 }
 
+/// Serves `chain` (leaf first) with `key` on a free loopback port; every handshake is accepted.
+async fn serve_tls(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> Running {
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .expect("a server configuration");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let addr = listener.local_addr().expect("an address");
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = acceptor.accept(stream).await;
+            });
+        }
+    });
+    Running { addr, task }
+}
+
 /// A TLS server for `localhost` that serves a leaf expiring in `leaf_days` and the intermediate
 /// that signed it, expiring in `intermediate_days`, under a root of its own. Returns the server and
 /// the root (PEM) to trust it with.
@@ -117,27 +145,7 @@ pub async fn tls_chain(leaf_days: i64, intermediate_days: i64) -> (Running, Stri
     ];
     let key_der =
         rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).expect("a private key");
-    let config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(chain, key_der)
-            .expect("a server configuration");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
-    let addr = listener.local_addr().expect("an address");
-    let task = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let _ = acceptor.accept(stream).await;
-            });
-        }
-    });
-    (Running { addr, task }, root.pem())
+    (serve_tls(chain, key_der).await, root.pem())
 }
 
 /// A TLS server for `localhost` whose self-signed certificate expires `days` days from today.
@@ -152,27 +160,7 @@ pub async fn tls(days: i64) -> (Running, String) {
     let pem = cert.pem();
     let der = rustls::pki_types::CertificateDer::from(cert.der().to_vec());
     let key_der = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).expect("a private key");
-    let config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(vec![der], key_der)
-            .expect("a server configuration");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
-    let addr = listener.local_addr().expect("an address");
-    let task = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let _ = acceptor.accept(stream).await;
-            });
-        }
-    });
-    (Running { addr, task }, pem)
+    (serve_tls(vec![der], key_der).await, pem)
 }
 
 /// A DNS server that knows one name: `svc.ops.test` → A 10.1.2.3; `servfail.ops.test` answers

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -234,15 +234,11 @@ async fn deliver(
         Some(alarm) => table.route(&alarm.name).map(|(k, _)| k),
         None => table.default_key(),
     };
-    let mut keys: Vec<&SecretString> = route.into_iter().collect();
-    if event.event_action == Action::Resolve {
+    let keys: Vec<&SecretString> = match event.event_action {
         // The route may have changed since the trigger: every other key too, so the resolve finds it.
-        for key in table.keys() {
-            if !keys.iter().any(|k| k.expose_secret() == key.expose_secret()) {
-                keys.push(key);
-            }
-        }
-    }
+        Action::Resolve => table.keys(route),
+        Action::Trigger => route.into_iter().collect(),
+    };
     if keys.is_empty() {
         let e = ForwardError::NoRoute {
             secret: ports.routes.secret_id().to_string(),

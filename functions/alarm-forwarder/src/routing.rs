@@ -143,11 +143,16 @@ impl RoutingTable {
             .or_else(|| self.default.as_ref().map(|k| (k, "default")))
     }
 
-    /// Every distinct key of the table, the default first: a resolve goes to each, so it reaches
-    /// the incident whatever route opened it (PagerDuty drops a resolve for an unknown dedup key).
-    pub fn keys(&self) -> Vec<&SecretString> {
+    /// Every distinct key of the table, `first` (when given) before the default and the routes: a
+    /// resolve goes to each, so it reaches the incident whatever route opened it (PagerDuty drops a
+    /// resolve for an unknown dedup key).
+    pub fn keys<'a>(&'a self, first: Option<&'a SecretString>) -> Vec<&'a SecretString> {
         let mut keys: Vec<&SecretString> = Vec::new();
-        for key in self.default.iter().chain(self.routes.iter().map(|r| &r.key)) {
+        let all = first
+            .into_iter()
+            .chain(&self.default)
+            .chain(self.routes.iter().map(|r| &r.key));
+        for key in all {
             if !keys.iter().any(|k| k.expose_secret() == key.expose_secret()) {
                 keys.push(key);
             }
@@ -321,7 +326,7 @@ mod tests {
             r#"{{"default": "{a}", "routes": [{{"match": "db-*", "routing_key": "{b}"}}, {{"match": "x-*", "routing_key": "{a}"}}]}}"#
         ))
         .unwrap();
-        let keys: Vec<&str> = t.keys().iter().map(|k| k.expose_secret()).collect();
+        let keys: Vec<&str> = t.keys(None).iter().map(|k| k.expose_secret()).collect();
         assert_eq!(keys, vec![a.as_str(), b.as_str()]);
     }
 
@@ -330,7 +335,7 @@ mod tests {
         for value in ["{}", r#"{"placeholder": "put the key here"}"#] {
             let t = table(value).unwrap();
             assert!(t.placeholder, "{value}");
-            assert!(t.keys().is_empty());
+            assert!(t.keys(None).is_empty());
         }
         assert!(!table(&"a".repeat(32)).unwrap().placeholder);
         assert!(
