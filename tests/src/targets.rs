@@ -3,6 +3,7 @@
 //! listens on a free loopback port and stops when dropped.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,7 +35,7 @@ impl Running {
 }
 
 /// `/ok` (JSON), `/latency50` (the same after 50 ms), `/slow` (after 1.5 s), `/status/{code}`,
-/// `/bad-json`, `/huge` (2 MB) and `/redirect` (to `/ok`).
+/// `/bad-json`, `/huge` (2 MB), `/redirect` (to `/ok`), `/redirect-to?to=` and `/authorization`.
 pub async fn http() -> Running {
     async fn ok() -> impl IntoResponse {
         (
@@ -42,34 +43,57 @@ pub async fn http() -> Running {
             r#"{"status":"ok","db":{"up":true,"lag":0}}"#,
         )
     }
-    let app = Router::new()
-        .route("/ok", get(ok))
-        .route(
-            "/latency50",
-            get(|| async {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                ok().await
-            }),
-        )
-        .route(
-            "/slow",
-            get(|| async {
-                tokio::time::sleep(Duration::from_millis(1500)).await;
-                ok().await
-            }),
-        )
-        .route(
-            "/status/{code}",
-            get(|axum::extract::Path(code): axum::extract::Path<u16>| async move {
-                StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT)
-            }),
-        )
-        .route(
-            "/bad-json",
-            get(|| async { ([("content-type", "application/json")], "{\"status\": ok") }),
-        )
-        .route("/huge", get(|| async { "x".repeat(2 * 1024 * 1024) }))
-        .route("/redirect", get(|| async { Redirect::temporary("/ok") }));
+    let app =
+        Router::new()
+            .route("/ok", get(ok))
+            .route(
+                "/latency50",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    ok().await
+                }),
+            )
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                    ok().await
+                }),
+            )
+            .route(
+                "/status/{code}",
+                get(|axum::extract::Path(code): axum::extract::Path<u16>| async move {
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT)
+                }),
+            )
+            .route(
+                "/bad-json",
+                get(|| async { ([("content-type", "application/json")], "{\"status\": ok") }),
+            )
+            .route("/huge", get(|| async { "x".repeat(2 * 1024 * 1024) }))
+            .route("/redirect", get(|| async { Redirect::temporary("/ok") }))
+            // `?to=<url>`: a redirect anywhere, to another origin included.
+            .route(
+                "/redirect-to",
+                get(
+                    |axum::extract::Query(q): axum::extract::Query<
+                        std::collections::HashMap<String, String>,
+                    >| async move {
+                        Redirect::temporary(q.get("to").map(String::as_str).unwrap_or("/ok"))
+                    },
+                ),
+            )
+            // The Authorization header the request carried, or "none".
+            .route(
+                "/authorization",
+                get(|headers: axum::http::HeaderMap| async move {
+                    headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("none")
+                        .to_string()
+                }),
+            );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a free port");
@@ -78,6 +102,43 @@ pub async fn http() -> Running {
         let _ = axum::serve(listener, app).await;
     });
     Running { addr, task }
+}
+
+/// An HTTP/1.1 server that keeps every connection open for more requests (as most servers do) and
+/// counts the connections it accepted: a client that pools would open one for many requests.
+pub async fn keep_alive_http() -> (Running, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let addr = listener.local_addr().expect("an address");
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut stream = BufReader::new(stream);
+                loop {
+                    // Read one request head, answer it, and wait for the next on the same connection.
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        match stream.read_line(&mut line).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" => break,
+                            Ok(_) => {}
+                        }
+                    }
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok";
+                    if stream.get_mut().write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (Running { addr, task }, accepted)
 }
 
 /// Serves `chain` (leaf first) with `key` on a free loopback port; every handshake is accepted.

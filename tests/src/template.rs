@@ -62,6 +62,17 @@ pub fn role_statements(template: &Value, function: &str) -> Vec<Value> {
             Value::Array(list) => list.clone(),
             single => vec![single.clone()],
         })
+        // A statement granted only under a condition (`Fn::If`, such as the health-checker's read of
+        // its check list) counts: it is there whenever the code that needs it runs.
+        .flat_map(|s| match s["Fn::If"].as_array() {
+            Some(branches) => branches
+                .iter()
+                .skip(1)
+                .filter(|b| b.get("Effect").is_some())
+                .cloned()
+                .collect(),
+            None => vec![s],
+        })
         .filter(|s| s["Sid"] != "OnFailureDestination")
         .collect()
 }

@@ -1,116 +1,16 @@
 //! health-checker against real local targets (HTTP, TLS, DNS, closed ports) and moto (ECS services,
 //! alarms, metrics), driven through its handler logic and once through `cargo lambda invoke`.
 
-use std::collections::HashMap;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_sdk_cloudwatch::types::{Dimension, Statistic};
-use health_checker::{Config, Deps, Report};
+use health_checker::{Config, Deps};
 use ops_tests::faults::access_key;
 use ops_tests::lambda::Function;
-use ops_tests::{targets, unique, Stack};
+use ops_tests::{targets, unique};
 use serde_json::{json, Value};
 
-struct Env {
-    stack: Stack,
-    prefix: String,
-    topic: String,
-    bundle: Option<String>,
-}
-
-impl Env {
-    async fn new() -> Self {
-        let stack = Stack::get();
-        let topic = stack.topic("alarms").await;
-        Self {
-            stack,
-            prefix: format!("{}-", unique("ops-lambdas-health-test")),
-            topic,
-            bundle: None,
-        }
-    }
-
-    fn vars(&self) -> Vec<(&str, String)> {
-        let mut v = vec![
-            ("ALARM_TOPIC_ARN", self.topic.clone()),
-            ("ALARM_PREFIX", self.prefix.clone()),
-        ];
-        if let Some(b) = &self.bundle {
-            v.push(("HEALTH_CA_BUNDLE", b.clone()));
-        }
-        v
-    }
-
-    fn config(&self) -> Config {
-        Config::from_vars(&ops_shared::Vars::from_pairs(self.vars())).unwrap()
-    }
-
-    /// An ad-hoc run of `checks`: metrics, no alarms.
-    async fn run(&self, checks: Value) -> Report {
-        self.run_event(&self.config(), json!({ "checks": checks }))
-            .await
-            .unwrap()
-    }
-
-    /// A scheduled run of `checks` as the configured list (HEALTH_CHECKS): the run that keeps the
-    /// alarms in step.
-    async fn run_configured(&self, checks: Value) -> Report {
-        let config = self.configured(&checks);
-        self.run_event(
-            &config,
-            json!({"detail-type": "Scheduled Event", "source": "aws.events"}),
-        )
-        .await
-        .unwrap()
-    }
-
-    fn configured(&self, checks: &Value) -> Config {
-        let mut vars = self.vars();
-        vars.push(("HEALTH_CHECKS", json!({ "checks": checks }).to_string()));
-        Config::from_vars(&ops_shared::Vars::from_pairs(vars)).unwrap()
-    }
-
-    async fn run_event(&self, config: &Config, event: Value) -> Result<Report, health_checker::HealthError> {
-        let deps = Deps::connect(config).await.unwrap();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        health_checker::run::run(&deps, config, &event, deadline).await
-    }
-
-    async fn alarm_names(&self) -> Vec<String> {
-        let cw = aws_sdk_cloudwatch::Client::new(&self.stack.aws().await);
-        let page = cw
-            .describe_alarms()
-            .alarm_name_prefix(&self.prefix)
-            .max_records(100)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            page.next_token().is_none(),
-            "the tests keep under 100 alarms a prefix"
-        );
-        let mut names: Vec<String> = page
-            .metric_alarms()
-            .iter()
-            .filter_map(|a| a.alarm_name().map(str::to_string))
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-fn by_name(report: &Report) -> HashMap<String, (bool, String, Option<i64>)> {
-    report
-        .checks
-        .iter()
-        .map(|c| {
-            (
-                c.name.clone(),
-                (c.outcome.healthy, c.outcome.reason.clone(), c.outcome.days_left),
-            )
-        })
-        .collect()
-}
+mod health;
+use health::{by_name, check_healthy, tcp_checks, Env};
 
 #[tokio::test]
 async fn http_conditions_are_judged_against_a_real_server() {
@@ -404,32 +304,6 @@ async fn a_run_through_cargo_lambda_invoke_reports_each_check_and_logs_the_failu
     );
 }
 
-/// The CheckHealthy datapoints (minimum and maximum a minute) of one check in the last quarter hour.
-async fn check_healthy(stack: &Stack, check: &str) -> Vec<aws_sdk_cloudwatch::types::Datapoint> {
-    let cw = aws_sdk_cloudwatch::Client::new(&stack.aws().await);
-    let now = SystemTime::now();
-    let stats = cw
-        .get_metric_statistics()
-        .namespace("OpsLambdas")
-        .metric_name("CheckHealthy")
-        .dimensions(Dimension::builder().name("Check").value(check).build())
-        .dimensions(
-            Dimension::builder()
-                .name("Function")
-                .value("health-checker")
-                .build(),
-        )
-        .start_time((now - Duration::from_secs(900)).into())
-        .end_time((now + Duration::from_secs(60)).into())
-        .period(60)
-        .statistics(Statistic::Minimum)
-        .statistics(Statistic::Maximum)
-        .send()
-        .await
-        .unwrap();
-    stats.datapoints().to_vec()
-}
-
 // Multi-threaded: `cargo lambda invoke` blocks this thread while the local target must keep serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttled_ecs_reads_call_no_service_unhealthy_and_fail_the_run_naming_the_throttle() {
@@ -468,12 +342,6 @@ async fn throttled_ecs_reads_call_no_service_unhealthy_and_fail_the_run_naming_t
 }
 
 /// `n` TCP checks against one open port, named `c00`, `c01`, ...
-fn tcp_checks(n: usize, port: u16) -> Vec<Value> {
-    (0..n)
-        .map(|i| json!({"name": format!("c{i:02}"), "kind": "tcp", "host": "127.0.0.1", "port": port}))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_component_run_of_dns_checks_only_deletes_no_alarm() {
     let env = Env::new().await;
@@ -641,7 +509,7 @@ async fn a_rate_limited_first_run_of_200_checks_completes_over_several_runs_with
     let config = env.configured(&checks);
     let mut deps = Deps::connect(&config).await.unwrap();
     let signed = ops_tests::faults::signed_with(&env.stack.aws().await, &key);
-    deps.alarms = Box::new(health_checker::aws::CloudWatchAlarms::new(
+    deps.alarms = Box::new(health_checker::aws_cloudwatch::CloudWatchAlarms::new(
         aws_sdk_cloudwatch::Client::new(&signed),
     ));
     let scheduled = json!({"detail-type": "Scheduled Event", "source": "aws.events"});

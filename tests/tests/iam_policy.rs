@@ -24,6 +24,7 @@ const IAM_PREFIX: &[(&str, &str)] = &[
     ("cloudwatchlogs", "logs"),
     ("costexplorer", "ce"),
     ("ecs", "ecs"),
+    ("s3", "s3"),
     ("secretsmanager", "secretsmanager"),
     ("sns", "sns"),
     ("sts", "sts"),

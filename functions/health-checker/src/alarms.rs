@@ -35,7 +35,14 @@ pub struct AlarmSpec {
     pub treat_missing_data: String,
     pub alarm_actions: Vec<String>,
     pub ok_actions: Vec<String>,
+    /// `ops-lambdas:check-kind` and `ops-lambdas:check-group`, so tools read the matrix without
+    /// the check list. DescribeAlarms does not return tags: the same facts are in the description,
+    /// which it does return, so a changed kind or group is seen as a change of the alarm.
+    pub tags: Vec<(String, String)>,
 }
+
+pub const KIND_TAG: &str = "ops-lambdas:check-kind";
+pub const GROUP_TAG: &str = "ops-lambdas:check-group";
 
 impl AlarmSpec {
     /// The alarm of one check.
@@ -70,7 +77,71 @@ impl AlarmSpec {
             treat_missing_data: "missing".to_string(),
             alarm_actions: vec![topic.to_string()],
             ok_actions: vec![topic.to_string()],
+            tags: Vec::new(),
         }
+    }
+
+    /// `METRICS_MODE=per-group`: the alarm of a group, on its `ChecksUnhealthy` count. `window` is
+    /// (failures, runs): it fires when a check of the group failed in that many of the last runs.
+    pub fn for_group(
+        prefix: &str,
+        group: &str,
+        window: (u32, u32),
+        period_secs: i32,
+        function: &str,
+        topic: &str,
+    ) -> Self {
+        let (failures, runs) = window;
+        let mut dimensions = vec![
+            ("Function".to_string(), function.to_string()),
+            ("Group".to_string(), group.to_string()),
+        ];
+        dimensions.sort();
+        Self {
+            name: Self::group_alarm_name(prefix, group),
+            description: format!(
+                "A health check of group {group} failed in {failures} of the last {runs} runs; the health-checker's result and log name it. Managed by ops-lambdas health-checker: change the checks, not this alarm."
+            ),
+            namespace: ops_shared::METRICS_NAMESPACE.to_string(),
+            metric: "ChecksUnhealthy".to_string(),
+            dimensions,
+            statistic: "Maximum".to_string(),
+            period_secs,
+            evaluation_periods: runs as i32,
+            datapoints_to_alarm: failures as i32,
+            threshold: 1.0,
+            comparison: "GreaterThanOrEqualToThreshold".to_string(),
+            treat_missing_data: "missing".to_string(),
+            alarm_actions: vec![topic.to_string()],
+            ok_actions: vec![topic.to_string()],
+            tags: Vec::new(),
+        }
+        .about("group", Some(group))
+    }
+
+    pub fn group_alarm_name(prefix: &str, group: &str) -> String {
+        format!("{prefix}group-{group}")
+    }
+
+    /// The check's kind and group, in the description and as tags.
+    pub fn about(mut self, kind: &str, group: Option<&str>) -> Self {
+        self.description
+            .push_str(&format!(" Kind: {kind}. Group: {}.", group.unwrap_or("none")));
+        self.tags = vec![
+            (GROUP_TAG.to_string(), group.unwrap_or_default().to_string()),
+            (KIND_TAG.to_string(), kind.to_string()),
+        ];
+        self
+    }
+
+    /// Whether CloudWatch must be told: every field but the tags, which DescribeAlarms does not
+    /// return (the description carries what they say).
+    pub fn differs(&self, other: &AlarmSpec) -> bool {
+        let bare = |s: &AlarmSpec| AlarmSpec {
+            tags: Vec::new(),
+            ..s.clone()
+        };
+        bare(self) != bare(other)
     }
 }
 
@@ -116,7 +187,7 @@ pub fn plan(wanted: &[AlarmSpec], existing: &[Existing], keep: &[String], may_de
     for spec in wanted {
         match existing.iter().find(|e| e.spec.name == spec.name) {
             None => out.create.push(spec.clone()),
-            Some(current) if &current.spec != spec => out.update.push(spec.clone()),
+            Some(current) if current.spec.differs(spec) => out.update.push(spec.clone()),
             Some(_) => {}
         }
     }
@@ -325,6 +396,32 @@ mod tests {
             vec!["ops-lambdas-health-changed"]
         );
         assert_eq!(p.delete, vec!["ops-lambdas-health-removed"]);
+    }
+
+    #[test]
+    fn kind_and_group_are_tags_and_in_the_description_so_a_change_is_written() {
+        let a = spec("api", 3).about("http", Some("payments"));
+        assert!(
+            a.description.ends_with("Kind: http. Group: payments."),
+            "{}",
+            a.description
+        );
+        assert_eq!(
+            a.tags,
+            vec![
+                (GROUP_TAG.to_string(), "payments".to_string()),
+                (KIND_TAG.to_string(), "http".to_string())
+            ]
+        );
+        // As DescribeAlarms returns it: no tags.
+        let listed = AlarmSpec {
+            tags: Vec::new(),
+            ..a.clone()
+        };
+        assert!(!listed.differs(&a));
+        let moved = spec("api", 3).about("http", Some("billing"));
+        let p = plan(&[moved], &existing(&[listed]), &[], true);
+        assert_eq!(p.update.len(), 1, "a new group is written");
     }
 
     #[test]

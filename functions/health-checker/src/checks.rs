@@ -174,7 +174,7 @@ const TLS: &[&str] = &["host", "port", "min_days_left"];
 const ECS: &[&str] = &["cluster", "service", "min_running"];
 
 /// Names are used in alarm names and metric dimensions: keep them to characters both accept.
-fn valid_name(name: &str) -> bool {
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 200
         && name
@@ -264,7 +264,13 @@ fn parse(index: usize, raw: &Value) -> Result<Check, Invalid> {
             min_running: f.integer("min_running")?,
         },
     };
-    let group = f.string("group")?;
+    // A group becomes an alarm tag and, per group, a metric dimension and an alarm name.
+    let group = match f.string("group")? {
+        Some(g) if !valid_name(&g) => {
+            return Err(f.invalid("group", "must be 1 to 200 letters, digits, '-', '_' or '.'"))
+        }
+        g => g,
+    };
     Ok(Check {
         name,
         group,
@@ -607,8 +613,10 @@ mod tests {
             json!({"name": "ok", "kind": "tcp", "host": "h", "port": 1, "group": "db"}),
             json!({"name": "ok", "kind": "tcp", "host": "h", "port": 2}),
             json!("not an object"),
+            json!({"name": "g", "kind": "tcp", "host": "h", "port": 1, "group": "a b"}),
         ];
         let list = parse_list(&raw);
+        assert!(list[5].as_ref().unwrap_err().problem.contains("field group"));
         assert_eq!(list[0].as_ref().unwrap_err().name, "checks[0]");
         assert!(list[1].as_ref().unwrap_err().problem.contains("letters, digits"));
         assert_eq!(list[2].as_ref().unwrap().group.as_deref(), Some("db"));

@@ -6,15 +6,29 @@ use std::time::Duration;
 use ops_shared::{SharedError, Vars};
 use serde_json::Value;
 
+use crate::checks_file::ChecksUrl;
 use crate::error::HealthError;
 
 pub const FUNCTION: &str = "health-checker";
 pub const DEFAULT_ALARM_PREFIX: &str = "ops-lambdas-health-";
 
+/// `METRICS_MODE`: what a run publishes and alarms on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MetricsMode {
+    /// Two metrics and one alarm per check.
+    #[default]
+    PerCheck,
+    /// One `ChecksUnhealthy` metric and one alarm per group; per-check results in the result and log.
+    PerGroup,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `HEALTH_CHECKS`: the checks run on a plain Scheduled Event (`{"checks": [...]}` or a list).
     pub checks: Option<Vec<Value>>,
+    /// `HEALTH_CHECKS_URL`: the checks in an S3 object (`s3://bucket/key.json|.yaml`), instead of
+    /// `HEALTH_CHECKS`, for lists longer than a variable holds.
+    pub checks_url: Option<ChecksUrl>,
     /// `HEALTH_CONCURRENCY` (32): checks in flight at once.
     pub concurrency: usize,
     /// `MANAGE_ALARMS` (true): keep one alarm per check.
@@ -29,6 +43,8 @@ pub struct Config {
     pub ca_bundle: Option<PathBuf>,
     /// `ECS_ROLLOUT_STUCK_AFTER` (30m): how long an ECS rollout may stay in progress.
     pub rollout_stuck_after: Duration,
+    /// `METRICS_MODE` (per-check): `per-check` or `per-group`.
+    pub metrics_mode: MetricsMode,
     /// `AWS_LAMBDA_FUNCTION_NAME` (set by Lambda): tells this deployment's heartbeat from another's.
     pub function_name: Option<String>,
 }
@@ -70,12 +86,26 @@ impl Config {
                 }
             },
         };
-        let concurrency = vars.parse("HEALTH_CONCURRENCY", 32usize, "a number of checks from 1 to 1000")?;
-        if !(1..=1000).contains(&concurrency) {
+        let checks_url = match vars.optional("HEALTH_CHECKS_URL") {
+            None => None,
+            Some(text) => Some(ChecksUrl::parse(&text).map_err(|problem| {
+                invalid("HEALTH_CHECKS_URL", &problem, "s3://bucket/key.json (or .yaml)")
+            })?),
+        };
+        if checks.is_some() && checks_url.is_some() {
+            return Err(invalid(
+                "HEALTH_CHECKS_URL",
+                "is set together with HEALTH_CHECKS",
+                "one of the two: the list in the variable, or in the S3 object",
+            ));
+        }
+        // Each check in flight holds a socket of its own, and Lambda allows 1,024 open files.
+        let concurrency = vars.parse("HEALTH_CONCURRENCY", 32usize, "a number of checks from 1 to 256")?;
+        if !(1..=256).contains(&concurrency) {
             return Err(invalid(
                 "HEALTH_CONCURRENCY",
                 "is out of range",
-                "a number of checks from 1 to 1000",
+                "a number of checks from 1 to 256 (each holds a connection; Lambda allows 1,024 open files)",
             ));
         }
         let manage_alarms = vars.bool("MANAGE_ALARMS", true)?;
@@ -95,8 +125,21 @@ impl Config {
                 "the schedule's rate, such as 5m",
             ));
         }
+        let metrics_mode = match vars.string("METRICS_MODE", "per-check").as_str() {
+            "per-check" => MetricsMode::PerCheck,
+            "per-group" => MetricsMode::PerGroup,
+            _ => {
+                return Err(invalid(
+                    "METRICS_MODE",
+                    "is neither per-check nor per-group",
+                    "per-check (a metric and an alarm per check) or per-group (one per group)",
+                ))
+            }
+        };
         Ok(Self {
             checks,
+            checks_url,
+            metrics_mode,
             concurrency,
             manage_alarms,
             alarm_topic,
@@ -151,12 +194,30 @@ mod tests {
     }
 
     #[test]
+    fn the_list_comes_from_the_variable_or_from_s3_never_both() {
+        let c = config(&[TOPIC, ("HEALTH_CHECKS_URL", "s3://ops/checks.yaml")]).unwrap();
+        assert_eq!(c.checks_url.unwrap().to_string(), "s3://ops/checks.yaml");
+        let both = config(&[
+            TOPIC,
+            ("HEALTH_CHECKS_URL", "s3://ops/checks.yaml"),
+            ("HEALTH_CHECKS", "[]"),
+        ]);
+        assert!(both
+            .unwrap_err()
+            .to_string()
+            .contains("together with HEALTH_CHECKS"));
+        let bad = config(&[TOPIC, ("HEALTH_CHECKS_URL", "s3://ops/checks.txt")]);
+        assert!(bad.unwrap_err().to_string().contains("HEALTH_CHECKS_URL"));
+    }
+
+    #[test]
     fn bad_values_name_their_variable() {
         for (var, value) in [
             ("HEALTH_CONCURRENCY", "0"),
             ("CHECK_PERIOD", "90s"),
             ("MANAGE_ALARMS", "sometimes"),
             ("ECS_ROLLOUT_STUCK_AFTER", "x"),
+            ("METRICS_MODE", "per-team"),
         ] {
             let err = config(&[TOPIC, (var, value)]).unwrap_err().to_string();
             assert!(err.contains(var), "{var}: {err}");

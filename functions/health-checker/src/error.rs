@@ -15,6 +15,13 @@ pub enum HealthError {
         second: usize,
     },
 
+    #[error("the check list {object} {problem}. Nothing was run and no alarm was changed")]
+    ChecksFile {
+        object: String,
+        problem: String,
+        retryable: bool,
+    },
+
     #[error("the event is not a check list: {problem}")]
     BadEvent { problem: String },
 
@@ -39,6 +46,7 @@ impl Retryable for HealthError {
             Self::Shared(e) => e.retryable(),
             Self::Alarms { retryable, .. } => *retryable,
             Self::Ecs { retryable, .. } => *retryable,
+            Self::ChecksFile { retryable, .. } => *retryable,
             Self::DuplicateName { .. } | Self::BadEvent { .. } => false,
         }
     }

@@ -3,12 +3,16 @@
 //! check has recovered.
 
 pub mod alarms;
-pub mod aws;
+pub mod aws_cloudwatch;
+pub mod aws_ecs;
+pub mod aws_s3;
 pub mod checks;
+pub mod checks_file;
 pub mod config;
 pub mod error;
 pub mod outcome;
 pub mod probe;
+pub mod publish;
 pub mod run;
 pub mod selection;
 pub mod status;
@@ -21,6 +25,7 @@ pub use config::Config;
 pub use error::HealthError;
 pub use run::{Deps, Report};
 
+use checks_file::ChecksFile;
 use probe::http::HttpClients;
 use probe::tls::TlsProbe;
 
@@ -42,34 +47,42 @@ impl Deps {
         if roots.is_empty() {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         }
-        let mut extra = Vec::new();
         if let Some(path) = &config.ca_bundle {
             let pem =
                 std::fs::read(path).map_err(|e| bad(format!("cannot be read ({}: {e})", path.display())))?;
             for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
                 let cert = cert.map_err(|e| bad(format!("is not PEM ({e})")))?;
-                extra.push(
-                    reqwest::Certificate::from_der(cert.as_ref())
-                        .map_err(|e| bad(format!("holds an unusable certificate ({e})")))?,
-                );
                 roots
                     .add(cert)
                     .map_err(|e| bad(format!("holds an unusable certificate ({e})")))?;
             }
         }
-        let http = HttpClients::new(&extra);
+        let http = HttpClients::new(roots.clone());
         let tls = TlsProbe::new(roots).map_err(bad)?;
         let aws = ops_shared::aws::load().await;
+        let checks_file = config
+            .checks_url
+            .clone()
+            .map(|url| ChecksFile::new(url, Box::new(aws_s3::S3Objects::new(&aws))));
+        // Read at cold start; a failure here is the first run's to report.
+        if let Some(file) = &checks_file {
+            if let Err(e) = file.checks().await {
+                tracing::warn!(error = %e, "the check list could not be read at cold start");
+            }
+        }
         Ok(Self {
+            checks_file,
             http,
             tls,
-            ecs: Box::new(aws::EcsClient::new(aws_sdk_ecs::Client::new(&aws))),
+            ecs: Box::new(aws_ecs::EcsClient::new(aws_sdk_ecs::Client::new(&aws))),
             metrics: Box::new(CloudWatchSink::new(
                 aws_sdk_cloudwatch::Client::new(&aws),
                 ops_shared::METRICS_NAMESPACE,
                 config::FUNCTION,
             )),
-            alarms: Box::new(aws::CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(&aws))),
+            alarms: Box::new(aws_cloudwatch::CloudWatchAlarms::new(
+                aws_sdk_cloudwatch::Client::new(&aws),
+            )),
         })
     }
 }

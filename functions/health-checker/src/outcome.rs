@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::probe::connect::Phases;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
     pub healthy: bool,
@@ -23,6 +25,9 @@ pub struct Outcome {
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub days_left: Option<i64>,
+    /// How long the connection's phases took (`dns_ms`, `connect_ms`, `tls_ms`, `first_byte_ms`).
+    #[serde(flatten)]
+    pub phases: Phases,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -38,6 +43,7 @@ impl Outcome {
             latency,
             reason: reason.into(),
             days_left: None,
+            phases: Phases::default(),
         }
     }
 
@@ -49,6 +55,7 @@ impl Outcome {
             latency,
             reason: reason.into(),
             days_left: None,
+            phases: Phases::default(),
         }
     }
 
@@ -60,7 +67,12 @@ impl Outcome {
             latency: Duration::ZERO,
             reason: reason.into(),
             days_left: None,
+            phases: Phases::default(),
         }
+    }
+
+    pub fn with_phases(self, phases: Phases) -> Self {
+        Self { phases, ..self }
     }
 
     pub fn skipped(latency: Duration, reason: impl Into<String>) -> Self {

@@ -1,6 +1,7 @@
 //! One run: every check, concurrently and within the deadline, then metrics and alarms.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::stream::{self, StreamExt};
@@ -11,19 +12,23 @@ use tokio::time::Instant;
 
 #[cfg(test)]
 use crate::alarms::Existing;
-use crate::alarms::{self, AlarmSpec, AlarmStore};
+use crate::alarms::{self, AlarmStore};
 use crate::checks::{self, Check, Invalid, Probe};
-use crate::config::{Config, FUNCTION};
+use crate::checks_file::{ChecksFile, ListRead};
+use crate::config::{Config, MetricsMode};
 use crate::error::HealthError;
 use crate::outcome::Outcome;
 use crate::probe::ecs::{self, EcsServices, EcsUnread, ServiceRead};
 use crate::probe::http::{self, HttpClients};
 use crate::probe::tls::TlsProbe;
 use crate::probe::{dns, tcp};
+use crate::publish;
 use crate::selection::{self, Selection};
 
 /// Everything a run talks to, built once per container.
 pub struct Deps {
+    /// `HEALTH_CHECKS_URL`'s list, when the checks live in S3.
+    pub checks_file: Option<ChecksFile>,
     pub http: HttpClients,
     pub tls: TlsProbe,
     pub ecs: Box<dyn EcsServices>,
@@ -35,6 +40,8 @@ pub struct Deps {
 pub struct CheckReport {
     pub name: String,
     pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     #[serde(flatten)]
     pub outcome: Outcome,
 }
@@ -68,6 +75,9 @@ pub struct Report {
     pub alarms: Option<AlarmChanges>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// `HEALTH_CHECKS_URL`'s object and the ETag this run's list had.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks_file: Option<ListRead>,
 }
 
 /// Time kept back from the deadline for PutMetricData and the alarms.
@@ -81,11 +91,33 @@ pub async fn run(
     event: &Value,
     deadline: Instant,
 ) -> Result<Report, HealthError> {
-    let selection = selection::select(event, config)?;
+    // An ad-hoc list needs no configured one: a broken file does not stop it.
+    let mut list_error = None;
+    let (configured, checks_file) = match (&deps.checks_file, event.get("checks")) {
+        (Some(file), None) => match file.checks().await {
+            Ok((list, read)) => (list, Some(read)),
+            // The list last read goes on being checked, so an outage during a bad edit still
+            // pages; no alarm changes, and the run fails once the results are out.
+            Err(e) => match file.last_good().await {
+                Some((list, read)) => {
+                    tracing::error!(error = %e, etag = %read.etag, "the check list could not be read; running the list last read, changing no alarm");
+                    list_error = Some(e);
+                    (list, Some(read))
+                }
+                None => return Err(e),
+            },
+        },
+        _ => (Arc::new(config.checks.clone().unwrap_or_default()), None),
+    };
+    let selection = selection::select(event, &configured)?;
     if let Some((name, first, second)) = checks::duplicate(selection.checks()) {
         return Err(HealthError::DuplicateName { name, first, second });
     }
     let parsed = checks::parse_list(selection.checks());
+    let parsed = match config.metrics_mode {
+        MetricsMode::PerGroup => publish::one_window_per_group(parsed),
+        MetricsMode::PerCheck => parsed,
+    };
     let checks_deadline = deadline
         .checked_sub(PUBLISH_RESERVE)
         .filter(|d| *d > Instant::now())
@@ -159,6 +191,7 @@ pub async fn run(
             Ok(check) => CheckReport {
                 name: check.name.clone(),
                 kind: check.probe.kind().to_string(),
+                group: check.group.clone(),
                 outcome: by_index
                     .remove(&i)
                     .unwrap_or_else(|| Outcome::skipped(Duration::ZERO, "not run")),
@@ -166,17 +199,27 @@ pub async fn run(
             Err(Invalid { name, problem }) => CheckReport {
                 name: name.clone(),
                 kind: "invalid".to_string(),
+                // A group that is itself the problem ("", too long) must not reach a dimension.
+                group: selection.checks()[i]
+                    .get("group")
+                    .and_then(Value::as_str)
+                    .filter(|g| checks::valid_name(g))
+                    .map(str::to_string),
                 outcome: Outcome::unhealthy(Duration::ZERO, format!("invalid check definition: {problem}")),
             },
         })
         .collect();
-    for r in reports.iter().filter(|r| !r.outcome.healthy) {
-        if r.outcome.skipped {
-            tracing::warn!(check = %r.name, kind = %r.kind, reason = %r.outcome.reason, "check skipped");
+    // Per group, the log is where a check's own result lives: every one is written.
+    let per_group = config.metrics_mode == MetricsMode::PerGroup;
+    for r in reports.iter().filter(|r| per_group || !r.outcome.healthy) {
+        if r.outcome.healthy {
+            tracing::info!(check = %r.name, kind = %r.kind, group = r.group.as_deref().unwrap_or(publish::UNGROUPED), latency_ms = r.outcome.latency.as_millis() as u64, reason = %r.outcome.reason, "check healthy");
+        } else if r.outcome.skipped {
+            tracing::warn!(check = %r.name, kind = %r.kind, group = r.group.as_deref().unwrap_or(publish::UNGROUPED), reason = %r.outcome.reason, "check skipped");
         } else if r.outcome.unknown {
-            tracing::warn!(check = %r.name, kind = %r.kind, reason = %r.outcome.reason, "check not judged");
+            tracing::warn!(check = %r.name, kind = %r.kind, group = r.group.as_deref().unwrap_or(publish::UNGROUPED), reason = %r.outcome.reason, "check not judged");
         } else {
-            tracing::warn!(check = %r.name, kind = %r.kind, latency_ms = r.outcome.latency.as_millis() as u64, reason = %r.outcome.reason, "check failed");
+            tracing::warn!(check = %r.name, kind = %r.kind, group = r.group.as_deref().unwrap_or(publish::UNGROUPED), latency_ms = r.outcome.latency.as_millis() as u64, reason = %r.outcome.reason, "check failed");
         }
     }
 
@@ -185,7 +228,12 @@ pub async fn run(
         .filter(|r| r.outcome.skipped)
         .map(|r| r.name.clone())
         .collect();
-    let mut metrics = metrics(&parsed, &reports);
+    // Per group, only the configured list speaks for a group: an ad-hoc test of one failing check,
+    // or a component run of part of a group, must not page (or clear) the whole group's alarm.
+    let mut metrics = match (config.metrics_mode, &selection) {
+        (MetricsMode::PerGroup, s) if !s.reconciles_alarms() => Vec::new(),
+        (mode, _) => publish::metrics(mode, &parsed, &reports),
+    };
     // The run's own: how many checks it could not run, and that it ran at all (the heartbeat the
     // template's RunsCompleted alarm watches, so a checker that stopped pages once).
     let now = SystemTime::now();
@@ -209,10 +257,10 @@ pub async fn run(
         }
         Selection::Nothing => {
             tracing::warn!(
-                "no health check is configured: set HEALTH_CHECKS (the stack's HealthChecks parameter)"
+                "no health check is configured: set HEALTH_CHECKS (the stack's HealthChecks parameter) or HEALTH_CHECKS_URL"
             );
             Some(
-                "no health check is configured (HEALTH_CHECKS): nothing was checked and no alarm was changed"
+                "no health check is configured (HEALTH_CHECKS or HEALTH_CHECKS_URL): nothing was checked and no alarm was changed"
                     .to_string(),
             )
         }
@@ -221,9 +269,9 @@ pub async fn run(
         }
         _ => None,
     };
-    let alarm_changes = if config.manage_alarms && selection.reconciles_alarms() {
+    let alarm_changes = if config.manage_alarms && selection.reconciles_alarms() && list_error.is_none() {
         let until = deadline.checked_sub(FINAL_MARGIN).unwrap_or(deadline);
-        Some(reconcile(deps.alarms.as_ref(), config, &parsed, until).await?)
+        Some(reconcile(deps.alarms.as_ref(), config, &parsed, &reports, until).await?)
     } else {
         None
     };
@@ -237,6 +285,9 @@ pub async fn run(
         metric_requests = put.requests,
         "run done"
     );
+    if let Some(e) = list_error {
+        return Err(e);
+    }
     // The checker could not do part of its job: fail the run so its own errors alarm tells the
     // platform team, after everything that could be published was.
     let unjudged = reports
@@ -265,6 +316,7 @@ pub async fn run(
         metric_requests: put.requests,
         alarms: alarm_changes,
         note,
+        checks_file,
     })
 }
 
@@ -275,7 +327,7 @@ async fn probe(
     services: &HashMap<(String, String), ServiceRead>,
 ) -> Outcome {
     match &check.probe {
-        Probe::Http(h) => http::probe(&deps.http, h, check.timeout).await,
+        Probe::Http(h) => http::probe(&deps.http, h).await,
         Probe::Tcp { host, port } => tcp::probe(host, *port).await,
         Probe::Dns(d) => dns::probe(d, check.timeout).await,
         Probe::Tls {
@@ -302,69 +354,14 @@ async fn probe(
     }
 }
 
-/// `CheckHealthy` for every named check (a broken definition counts as unhealthy, so its alarm
-/// tells someone), `CheckLatencyMs` for those that ran, `CertificateDaysLeft` for tls checks.
-fn metrics(parsed: &[Result<Check, Invalid>], reports: &[CheckReport]) -> Vec<Metric> {
-    let now = SystemTime::now();
-    let mut out = Vec::with_capacity(reports.len() * 2);
-    for (c, r) in parsed.iter().zip(reports) {
-        let named = match c {
-            Ok(_) => true,
-            Err(Invalid { name, .. }) => !name.starts_with("checks["),
-        };
-        if !named || r.outcome.unknown {
-            continue;
-        }
-        let metric = |name: &str, value: f64, unit: Unit| {
-            Metric::new(name, value, unit).dimension("Check", &r.name).at(now)
-        };
-        out.push(metric(
-            "CheckHealthy",
-            if r.outcome.healthy { 1.0 } else { 0.0 },
-            Unit::None,
-        ));
-        if c.is_ok() {
-            out.push(metric(
-                "CheckLatencyMs",
-                r.outcome.latency.as_secs_f64() * 1000.0,
-                Unit::Milliseconds,
-            ));
-        }
-        if let Some(days) = r.outcome.days_left {
-            out.push(metric("CertificateDaysLeft", days as f64, Unit::Count));
-        }
-    }
-    out
-}
-
 async fn reconcile(
     store: &dyn AlarmStore,
     config: &Config,
     parsed: &[Result<Check, Invalid>],
+    reports: &[CheckReport],
     until: Instant,
 ) -> Result<AlarmChanges, HealthError> {
-    let topic = config.alarm_topic.as_deref().unwrap_or_default();
-    let period = config.period.as_secs() as i32;
-    let wanted: Vec<AlarmSpec> = parsed
-        .iter()
-        .filter_map(|c| c.as_ref().ok())
-        .map(|c| {
-            AlarmSpec::for_check(
-                &config.alarm_prefix,
-                &c.name,
-                c.failure_threshold,
-                c.evaluation_runs,
-                period,
-                FUNCTION,
-                topic,
-            )
-        })
-        .collect();
-    let keep: Vec<String> = parsed
-        .iter()
-        .filter_map(|c| c.as_ref().err())
-        .map(|i| format!("{}{}", config.alarm_prefix, i.name))
-        .collect();
+    let (wanted, keep) = publish::wanted_alarms(config, parsed, reports);
     // An entry without a usable name could be the check of any alarm: delete none this run.
     let may_delete = !parsed
         .iter()
@@ -420,6 +417,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::alarms::AlarmSpec;
 
     /// Records what was put; the test keeps a handle to read it after the run.
     #[derive(Default, Clone)]
@@ -520,12 +518,13 @@ mod tests {
     }
 
     fn deps_full(ecs: Box<dyn EcsServices>, sink: Sink, alarms: Alarms) -> Deps {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots_stub(),
+        };
         Deps {
-            http: HttpClients::new(&[]),
-            tls: TlsProbe::new(rustls::RootCertStore {
-                roots: webpki_roots_stub(),
-            })
-            .unwrap(),
+            checks_file: None,
+            http: HttpClients::new(roots.clone()),
+            tls: TlsProbe::new(roots).unwrap(),
             ecs,
             metrics: Box::new(sink),
             alarms: Box::new(alarms),
@@ -689,7 +688,15 @@ mod tests {
         let alarms = Alarms::default();
         let sink = Sink::default();
         let d = deps_full(Box::new(EmptyEcs), sink.clone(), alarms.clone());
-        let old = AlarmSpec::for_check("ops-lambdas-health-", "old", 3, 3, 300, FUNCTION, "t");
+        let old = AlarmSpec::for_check(
+            "ops-lambdas-health-",
+            "old",
+            3,
+            3,
+            300,
+            crate::config::FUNCTION,
+            "t",
+        );
         alarms.put(&old).await.unwrap();
         let report = run(&d, &config(), &scheduled(), soon()).await.unwrap();
         assert!(report.checks.is_empty() && report.alarms.is_none());
@@ -801,40 +808,5 @@ mod tests {
         assert_eq!(second.deleted, vec!["ops-lambdas-health-down"]);
         assert!(second.created.is_empty() && second.updated.is_empty());
         drop(open);
-    }
-
-    #[test]
-    fn metrics_cover_every_named_check() {
-        let parsed = checks::parse_list(&[
-            json!({"name": "a", "kind": "tcp", "host": "h", "port": 1}),
-            json!({"name": "b", "kind": "tcp", "host": "h"}),
-            json!({"kind": "tcp"}),
-        ]);
-        let reports: Vec<CheckReport> = ["a", "b", "checks[2]"]
-            .iter()
-            .map(|n| CheckReport {
-                name: n.to_string(),
-                kind: "tcp".into(),
-                outcome: Outcome {
-                    days_left: Some(3),
-                    ..Outcome::healthy(Duration::from_millis(7), "")
-                },
-            })
-            .collect();
-        let m = metrics(&parsed, &reports);
-        let names: Vec<(&str, &str)> = m
-            .iter()
-            .map(|m| (m.name.as_str(), m.dimensions[0].1.as_str()))
-            .collect();
-        assert_eq!(
-            names,
-            vec![
-                ("CheckHealthy", "a"),
-                ("CheckLatencyMs", "a"),
-                ("CertificateDaysLeft", "a"),
-                ("CheckHealthy", "b"),
-                ("CertificateDaysLeft", "b")
-            ]
-        );
     }
 }

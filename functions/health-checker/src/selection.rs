@@ -8,7 +8,6 @@
 use serde_json::Value;
 use wildmatch::WildMatch;
 
-use crate::config::Config;
 use crate::error::HealthError;
 
 #[derive(Debug)]
@@ -100,8 +99,8 @@ impl Only {
     }
 }
 
-pub fn select(event: &Value, config: &Config) -> Result<Selection, HealthError> {
-    let configured = config.checks.clone().unwrap_or_default();
+/// `configured`: the list from `HEALTH_CHECKS` or `HEALTH_CHECKS_URL` (empty when neither is set).
+pub fn select(event: &Value, configured: &[Value]) -> Result<Selection, HealthError> {
     if let Some(only) = event.get("only") {
         if event.get("checks").is_some() {
             return Err(HealthError::BadEvent {
@@ -111,12 +110,12 @@ pub fn select(event: &Value, config: &Config) -> Result<Selection, HealthError> 
         let only = Only::parse(only)?;
         if configured.is_empty() {
             return Err(HealthError::BadEvent {
-                problem: "a component run selects from the configured checks, and HEALTH_CHECKS names none"
+                problem: "a component run selects from the configured checks, and neither HEALTH_CHECKS nor HEALTH_CHECKS_URL names one"
                     .into(),
             });
         }
         return Ok(Selection::Component(
-            configured.into_iter().filter(|c| only.keeps(c)).collect(),
+            configured.iter().filter(|c| only.keeps(c)).cloned().collect(),
         ));
     }
     match event.get("checks") {
@@ -146,22 +145,19 @@ pub fn select(event: &Value, config: &Config) -> Result<Selection, HealthError> 
     Ok(if configured.is_empty() {
         Selection::Nothing
     } else {
-        Selection::Configured(configured)
+        Selection::Configured(configured.to_vec())
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ops_shared::Vars;
     use serde_json::json;
 
-    fn config(checks: Option<Value>) -> Config {
-        let mut pairs = vec![("ALARM_TOPIC_ARN", "arn:aws:sns:us-east-1:1:alarms".to_string())];
-        if let Some(c) = checks {
-            pairs.push(("HEALTH_CHECKS", c.to_string()));
-        }
-        Config::from_vars(&Vars::from_pairs(pairs)).unwrap()
+    fn config(checks: Option<Value>) -> Vec<Value> {
+        checks
+            .and_then(|c| c["checks"].as_array().cloned())
+            .unwrap_or_default()
     }
 
     fn configured() -> Value {

@@ -1,5 +1,6 @@
 //! The probes: each turns one check into an [`Outcome`](crate::outcome::Outcome).
 
+pub mod connect;
 pub mod dns;
 pub mod ecs;
 pub mod http;

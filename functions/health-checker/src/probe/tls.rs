@@ -12,6 +12,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::outcome::Outcome;
+use crate::probe::connect::{self, Phases};
 
 /// The certificate verification every TLS check shares.
 pub struct TlsProbe {
@@ -47,23 +48,23 @@ impl TlsProbe {
         let Ok(server_name) = ServerName::try_from(host.to_string()) else {
             return Outcome::unhealthy(started.elapsed(), format!("{host} is not a valid server name"));
         };
-        let stream = match tokio::net::TcpStream::connect((host, port)).await {
+        let mut phases = Phases::default();
+        let stream = match connect::tcp(host, port, &mut phases).await {
             Ok(s) => s,
-            Err(e) => {
-                return Outcome::unhealthy(
-                    started.elapsed(),
-                    format!("could not connect to {host}:{port}: {e}"),
-                )
-            }
+            Err(reason) => return Outcome::unhealthy(started.elapsed(), reason).with_phases(phases),
         };
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-        let tls = match connector.connect(server_name, stream).await {
+        let handshake = Instant::now();
+        let tls = connector.connect(server_name, stream).await;
+        phases.tls_ms = Some(handshake.elapsed());
+        let tls = match tls {
             Ok(t) => t,
             Err(e) => {
                 return Outcome::unhealthy(
                     started.elapsed(),
                     format!("TLS handshake with {host}:{port} failed: {e}"),
                 )
+                .with_phases(phases)
             }
         };
         let latency = started.elapsed();
@@ -90,7 +91,7 @@ impl TlsProbe {
             }
         };
         outcome.days_left = days_left;
-        outcome
+        outcome.with_phases(phases)
     }
 }
 

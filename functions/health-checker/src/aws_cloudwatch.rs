@@ -1,22 +1,28 @@
-//! The AWS adapters: CloudWatch alarms and ECS services.
+//! The CloudWatch adapter: the managed alarms, read, written, tagged and deleted.
 
-use std::time::SystemTime;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic, Tag};
 use ops_shared::error::{sdk_message, sdk_retryable};
 
 use crate::alarms::{AlarmSpec, AlarmStore, Existing};
 use crate::error::HealthError;
-use crate::probe::ecs::{Deployment, EcsServices, EcsUnread, ServiceState};
 
 pub struct CloudWatchAlarms {
     client: aws_sdk_cloudwatch::Client,
+    /// The ARNs the last listing returned. PutMetricAlarm's tags count only when it creates an
+    /// alarm; an existing one (known by its ARN) is tagged with TagResource.
+    arns: Mutex<HashMap<String, String>>,
 }
 
 impl CloudWatchAlarms {
     pub fn new(client: aws_sdk_cloudwatch::Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            arns: Mutex::default(),
+        }
     }
 }
 
@@ -36,6 +42,7 @@ where
 impl AlarmStore for CloudWatchAlarms {
     async fn list(&self, prefix: &str) -> Result<Vec<Existing>, HealthError> {
         let mut out = Vec::new();
+        let mut arns = HashMap::new();
         let mut pages = self
             .client
             .describe_alarms()
@@ -77,17 +84,29 @@ impl AlarmStore for CloudWatchAlarms {
                     treat_missing_data: a.treat_missing_data().unwrap_or("missing").to_string(),
                     alarm_actions: a.alarm_actions().to_vec(),
                     ok_actions: a.ok_actions().to_vec(),
+                    tags: Vec::new(),
                 };
+                if let Some(arn) = a.alarm_arn() {
+                    arns.insert(spec.name.clone(), arn.to_string());
+                }
                 out.push(Existing {
                     spec,
                     ok: a.state_value() == Some(&StateValue::Ok),
                 });
             }
         }
+        if let Ok(mut known) = self.arns.lock() {
+            *known = arns;
+        }
         Ok(out)
     }
 
     async fn put(&self, spec: &AlarmSpec) -> Result<(), HealthError> {
+        let tags: Vec<Tag> = spec
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
         let dimensions = spec
             .dimensions
             .iter()
@@ -109,9 +128,25 @@ impl AlarmStore for CloudWatchAlarms {
             .treat_missing_data(&spec.treat_missing_data)
             .set_alarm_actions(Some(spec.alarm_actions.clone()))
             .set_ok_actions(Some(spec.ok_actions.clone()))
+            .set_tags(Some(tags.clone()))
             .send()
             .await
             .map_err(|e| alarms_error("PutMetricAlarm", &e))?;
+        let arn = self.arns.lock().ok().and_then(|a| a.get(&spec.name).cloned());
+        // Tags are for tools: an alarm that could not be retagged still pages as it should, so a
+        // refusal is a warning, not a failed run.
+        if let (Some(arn), false) = (arn, tags.is_empty()) {
+            if let Err(e) = self
+                .client
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(tags))
+                .send()
+                .await
+            {
+                tracing::warn!(alarm = %spec.name, error = %sdk_message(&e), "the alarm's kind and group tags could not be written");
+            }
+        }
         Ok(())
     }
 
@@ -138,68 +173,5 @@ impl AlarmStore for CloudWatchAlarms {
                 .map_err(|e| alarms_error("DeleteAlarms", &e))?;
         }
         Ok(())
-    }
-}
-
-pub struct EcsClient {
-    client: aws_sdk_ecs::Client,
-}
-
-impl EcsClient {
-    pub fn new(client: aws_sdk_ecs::Client) -> Self {
-        Self { client }
-    }
-}
-
-#[async_trait]
-impl EcsServices for EcsClient {
-    async fn describe(&self, cluster: &str, services: &[String]) -> Result<Vec<ServiceState>, EcsUnread> {
-        let answer = self
-            .client
-            .describe_services()
-            .cluster(cluster)
-            .set_services(Some(services.to_vec()))
-            .send()
-            .await;
-        let out = match answer {
-            Ok(out) => out,
-            // A deleted or mistyped cluster is a verdict on its services: none of them runs.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_cluster_not_found_exception()) =>
-            {
-                return Ok(Vec::new())
-            }
-            Err(e) => {
-                return Err(EcsUnread {
-                    reason: format!(
-                        "ecs:DescribeServices in cluster {cluster} failed: {}",
-                        sdk_message(&e)
-                    ),
-                    retryable: sdk_retryable(&e),
-                })
-            }
-        };
-        Ok(out
-            .services()
-            .iter()
-            .map(|s| ServiceState {
-                name: s.service_name().unwrap_or_default().to_string(),
-                status: s.status().unwrap_or_default().to_string(),
-                desired: s.desired_count() as i64,
-                running: s.running_count() as i64,
-                deployments: s
-                    .deployments()
-                    .iter()
-                    .map(|d| Deployment {
-                        id: d.id().unwrap_or_default().to_string(),
-                        status: d.status().unwrap_or_default().to_string(),
-                        rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
-                        rollout_reason: d.rollout_state_reason().map(str::to_string),
-                        created_at: d.created_at().and_then(|t| SystemTime::try_from(*t).ok()),
-                    })
-                    .collect(),
-            })
-            .collect())
     }
 }
