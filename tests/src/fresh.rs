@@ -128,9 +128,19 @@ pub fn binary(package: &str) -> PathBuf {
     .into_iter()
     .find(|d| d.join("Cargo.toml").exists())
     .unwrap_or_else(|| panic!("no package {package} under functions/ or infra/local/"));
+    fresh_binary(&root, &package_dir, package)
+}
+
+/// The `ops` command (package `cli/`), proved fresh.
+pub fn ops_cli() -> PathBuf {
+    let root = repo_root();
+    fresh_binary(&root, &root.join("cli"), "ops")
+}
+
+fn fresh_binary(root: &Path, package_dir: &Path, name: &str) -> PathBuf {
     let debug = target_dir().join("debug");
-    let binary = debug.join(package);
-    if let Some(why) = staleness(&binary, &debug.join(format!("{package}.d")), &root, &package_dir) {
+    let binary = debug.join(name);
+    if let Some(why) = staleness(&binary, &debug.join(format!("{name}.d")), root, package_dir) {
         panic!("{why}: this test would run old code. Run `{BUILD}` (make test does) and run the test again");
     }
     binary

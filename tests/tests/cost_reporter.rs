@@ -1,11 +1,14 @@
 //! cost-reporter through `cargo lambda invoke`, with Cost Explorer results injected into moto and
-//! the published report read back from moto's SNS. One test: moto keeps one queue of Cost Explorer
-//! results per account, so these cases run in order.
+//! the published report read back from moto's SNS. moto keeps one queue of Cost Explorer results
+//! per account, so the tests take turns (`COST_EXPLORER`): one's injected days must not be answered
+//! to another's request.
 
 use chrono::{Duration, Utc};
 use ops_tests::lambda::Function;
 use ops_tests::{unique, Stack};
 use serde_json::{json, Value};
+
+static COST_EXPLORER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// `days` days up to yesterday; each day costs `ec2(i)` for EC2 and 5 for S3; the last is estimated.
 fn series(days: i64, ec2: impl Fn(i64) -> f64, tag: bool) -> Vec<Value> {
@@ -52,6 +55,7 @@ async fn published(stack: &Stack, topic: &str) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_each() {
+    let _turn = COST_EXPLORER.lock().await;
     let stack = Stack::get();
     let topic = stack.topic("reports").await;
     let f = Function::start(
@@ -169,6 +173,7 @@ async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_ea
 
 #[tokio::test]
 async fn a_throttled_cost_explorer_fails_the_report_retryably_and_publishes_nothing() {
+    let _turn = COST_EXPLORER.lock().await;
     let stack = Stack::get();
     let topic = stack.topic("reports").await;
     let key = ops_tests::faults::access_key();
@@ -194,6 +199,7 @@ async fn a_throttled_cost_explorer_fails_the_report_retryably_and_publishes_noth
 /// mid-month by an injected date; the proxy answers the forecast moto lacks.
 #[tokio::test]
 async fn the_forecast_is_asked_on_the_actuals_basis() {
+    let _turn = COST_EXPLORER.lock().await;
     let stack = Stack::get();
     let topic = stack.topic("reports").await;
     let key = ops_tests::faults::access_key();

@@ -321,3 +321,50 @@ async fn credentials_go_to_the_checks_own_origin_and_never_follow_a_redirect_els
     let text = serde_json::to_string(&report).unwrap();
     assert!(!text.contains("pa%40ss") && !text.contains("s3cret"), "{text}");
 }
+
+#[tokio::test]
+async fn an_alarm_under_the_prefix_that_is_not_a_checks_is_never_retired_or_deleted() {
+    // With the default stack name and prefix, the stack's own alarms about the checker
+    // (`ops-lambdas-health-checker-heartbeat`, ...) are under the checker's prefix.
+    let env = Env::new().await;
+    let cw = aws_sdk_cloudwatch::Client::new(&env.stack.aws().await);
+    let heartbeat = format!("{}checker-heartbeat", env.prefix);
+    cw.put_metric_alarm()
+        .alarm_name(&heartbeat)
+        .namespace("OpsLambdas")
+        .metric_name("RunsCompleted")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(300)
+        .evaluation_periods(3)
+        .threshold(1.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::LessThanThreshold)
+        .alarm_actions(&env.topic)
+        .send()
+        .await
+        .unwrap();
+    cw.set_alarm_state()
+        .alarm_name(&heartbeat)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("the checker stopped")
+        .send()
+        .await
+        .unwrap();
+    let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = open.local_addr().unwrap().port();
+    for _ in 0..3 {
+        let report = env.run_configured(Value::Array(tcp_checks(2, port))).await;
+        let changes = report.alarms.unwrap();
+        assert!(
+            changes.retired.is_empty() && changes.deleted.is_empty(),
+            "{changes:?}"
+        );
+    }
+    let left = cw.describe_alarms().alarm_names(&heartbeat).send().await.unwrap();
+    let alarm = &left.metric_alarms()[0];
+    assert_eq!(
+        alarm.alarm_actions(),
+        std::slice::from_ref(&env.topic),
+        "its ALARM action is still there"
+    );
+    drop(open);
+}

@@ -123,6 +123,16 @@ impl AlarmSpec {
         format!("{prefix}group-{group}")
     }
 
+    /// One of this function's own: a check's or a group's alarm on its metric.
+    pub fn is_managed(&self) -> bool {
+        self.namespace == ops_shared::METRICS_NAMESPACE
+            && matches!(self.metric.as_str(), "CheckHealthy" | "ChecksUnhealthy")
+            && self
+                .dimensions
+                .iter()
+                .any(|(k, v)| k == "Function" && v == crate::config::FUNCTION)
+    }
+
     /// The check's kind and group, in the description and as tags.
     pub fn about(mut self, kind: &str, group: Option<&str>) -> Self {
         self.description
@@ -171,6 +181,8 @@ pub struct AlarmPlan {
     /// Alarms of removed checks left for later runs (the per-run cap, or a list with an unnamed
     /// entry, whose alarm cannot be told apart).
     pub waiting: usize,
+    /// Wanted names already taken by an alarm that is not this function's: left alone.
+    pub conflicts: Vec<String>,
 }
 
 /// A run deletes at most a tenth of the managed alarms (rounded up, at least one): a list cut
@@ -184,7 +196,15 @@ pub fn deletion_cap(managed: usize) -> usize {
 /// `may_delete` false (an entry without a usable name, which could be any alarm's), none goes.
 pub fn plan(wanted: &[AlarmSpec], existing: &[Existing], keep: &[String], may_delete: bool) -> AlarmPlan {
     let mut out = AlarmPlan::default();
+    // Only this function's alarms are planned for: another alarm under the prefix (the stack's own
+    // `<stack>-health-checker-heartbeat` shares the default one) is never changed or deleted.
+    let (existing, foreign): (Vec<&Existing>, Vec<&Existing>) =
+        existing.iter().partition(|e| e.spec.is_managed());
     for spec in wanted {
+        if foreign.iter().any(|e| e.spec.name == spec.name) {
+            out.conflicts.push(spec.name.clone());
+            continue;
+        }
         match existing.iter().find(|e| e.spec.name == spec.name) {
             None => out.create.push(spec.clone()),
             Some(current) if current.spec.differs(spec) => out.update.push(spec.clone()),
@@ -193,6 +213,7 @@ pub fn plan(wanted: &[AlarmSpec], existing: &[Existing], keep: &[String], may_de
     }
     let mut gone: Vec<&Existing> = existing
         .iter()
+        .copied()
         .filter(|e| !wanted.iter().any(|w| w.name == e.spec.name) && !keep.contains(&e.spec.name))
         .collect();
     if !may_delete {
@@ -422,6 +443,28 @@ mod tests {
         let moved = spec("api", 3).about("http", Some("billing"));
         let p = plan(&[moved], &existing(&[listed]), &[], true);
         assert_eq!(p.update.len(), 1, "a new group is written");
+    }
+
+    #[test]
+    fn an_alarm_under_the_prefix_that_is_not_a_checks_is_never_touched() {
+        // The stack's `ops-lambdas-health-checker-heartbeat` under the default prefix.
+        let heartbeat = AlarmSpec {
+            name: "ops-lambdas-health-checker-heartbeat".into(),
+            namespace: "OpsLambdas".into(),
+            metric: "RunsCompleted".into(),
+            ..spec("x", 3)
+        };
+        let mut managed = existing(&[spec("a", 3), heartbeat.clone()]);
+        managed[1].ok = false;
+        let p = plan(&[spec("a", 3)], &managed, &[], true);
+        assert_eq!(p, AlarmPlan::default(), "neither retired nor deleted");
+        let named_like_it = AlarmSpec {
+            name: heartbeat.name.clone(),
+            ..spec("checker-heartbeat", 3)
+        };
+        let p = plan(&[named_like_it], &managed, &[], true);
+        assert!(p.create.is_empty() && p.update.is_empty());
+        assert_eq!(p.conflicts, vec![heartbeat.name]);
     }
 
     #[test]

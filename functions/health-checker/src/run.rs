@@ -383,6 +383,9 @@ async fn reconcile(
         }
     };
     let plan = alarms::plan(&wanted, &existing, &keep, may_delete);
+    if !plan.conflicts.is_empty() {
+        tracing::warn!(alarms = ?plan.conflicts, "a check's alarm name is taken by an alarm this function does not own; rename the check (or the other alarm)");
+    }
     if plan.waiting > 0 {
         tracing::warn!(
             deleting = plan.delete.len(),

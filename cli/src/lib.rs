@@ -1,0 +1,53 @@
+//! `ops`: one command for the state of the account. Reads what the functions leave in AWS (alarms,
+//! their tags and descriptions, metrics, secret rotation dates) and runs the health-checker's
+//! probes on demand; the functions know nothing of it.
+
+pub mod error;
+pub mod health;
+pub mod read;
+pub mod render;
+pub mod status;
+
+use std::path::Path;
+
+pub use error::OpsError;
+use status::{Readings, Status};
+
+/// Reads every section (each on its own: one failing is reported, not fatal) and judges.
+pub async fn run_status(prefix: &str) -> Status {
+    let aws = ops_shared::aws::load().await;
+    let cw = aws_sdk_cloudwatch::Client::new(&aws);
+    let sm = aws_sdk_secretsmanager::Client::new(&aws);
+    let now = chrono::Utc::now();
+    let (checks, alarms, secrets) = tokio::join!(
+        read::checks(&cw, prefix),
+        read::alarms(&cw),
+        read::secrets(&sm, now)
+    );
+    status::judge(
+        Readings {
+            checks,
+            alarms,
+            secrets,
+        },
+        prefix,
+        now,
+    )
+}
+
+/// `--save DIR`: the text and the JSON, side by side, named by the UTC time.
+pub fn save(dir: &Path, status: &Status, text: &str, json: &str) -> Result<(), OpsError> {
+    let stamp = status.generated_at.format("%Y%m%dT%H%M%SZ");
+    std::fs::create_dir_all(dir).map_err(|e| OpsError::Save {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    for (ext, body) in [("txt", text), ("json", json)] {
+        let path = dir.join(format!("status-{stamp}.{ext}"));
+        std::fs::write(&path, body).map_err(|e| OpsError::Save {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(())
+}

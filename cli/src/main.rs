@@ -1,0 +1,120 @@
+//! `ops`: wiring only. Argument parsing, then one of the commands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ops_cli::{health, render, run_status, save};
+
+#[derive(Parser)]
+#[command(
+    name = "ops",
+    version,
+    about = "The state of the account from a terminal: status and on-demand health checks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The whole picture: verdict, health matrix, alarms in ALARM, secrets. Exit code 0 healthy,
+    /// 1 degraded, 2 down, 3 could not tell.
+    Status {
+        /// Print one JSON document instead of tables.
+        #[arg(long)]
+        json: bool,
+        /// Also write status-<UTC timestamp>.txt and .json into this directory.
+        #[arg(long, value_name = "DIR")]
+        save: Option<PathBuf>,
+        /// The health-checker's alarm prefix.
+        #[arg(long, env = "ALARM_PREFIX", default_value = "ops-lambdas-health-")]
+        prefix: String,
+    },
+    /// Run checks now from this machine with the health-checker's probes; publishes nothing,
+    /// touches no alarm. Exit code 1 when a check fails.
+    Health {
+        /// Only checks of this kind (http, tcp, dns, tls, ecs); repeatable.
+        #[arg(long = "only", value_name = "KIND")]
+        kinds: Vec<String>,
+        /// Only checks of this group; repeatable.
+        #[arg(long = "group", value_name = "GROUP")]
+        groups: Vec<String>,
+        /// Only checks whose name matches this glob; repeatable.
+        #[arg(long = "name", value_name = "GLOB")]
+        names: Vec<String>,
+        /// The check list (JSON or YAML); default: HEALTH_CHECKS from the environment.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Print the health-checker's JSON result instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // A mistyped flag must not read as "down" (clap's own exit code for usage errors is 2).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 3 } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Status {
+            json,
+            save: dir,
+            prefix,
+        } => {
+            let status = run_status(&prefix).await;
+            let text = render::status(&status);
+            let doc = serde_json::to_string_pretty(&status).unwrap_or_default();
+            print!("{}", if json { format!("{doc}\n") } else { text.clone() });
+            // A failed save is said, but the verdict's exit code stands.
+            if let Some(dir) = dir {
+                if let Err(e) = save(&dir, &status, &text, &doc) {
+                    eprintln!("ops: {e}");
+                }
+            }
+            ExitCode::from(status.overall.exit_code() as u8)
+        }
+        Command::Health {
+            kinds,
+            groups,
+            names,
+            file,
+            json,
+        } => {
+            let selection = health::Selection {
+                kinds,
+                groups,
+                names,
+                file,
+            };
+            match health::run(&selection).await {
+                Ok(report) => {
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+                    } else {
+                        print!("{}", render::health(&report));
+                    }
+                    // 0 only when something was checked and all of it is healthy.
+                    ExitCode::from(if report.unhealthy > 0 {
+                        1
+                    } else if report.checks.is_empty() || report.healthy < report.checks.len() {
+                        3
+                    } else {
+                        0
+                    })
+                }
+                Err(e) => {
+                    eprintln!("ops: {e}");
+                    ExitCode::from(3)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The AWS adapters of `ops status`: alarms and their latest latency from CloudWatch, rotation
+//! state from Secrets Manager. Each section is read on its own; one that fails is reported, the
+//! others still shown.
+
+use std::collections::HashMap;
+
+use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat, StateValue};
+use aws_smithy_types::DateTime as SmithyTime;
+use chrono::{DateTime, Utc};
+
+use crate::status::{kind_and_group, AlarmRow, CheckRow, SecretRow};
+
+fn time(t: Option<&SmithyTime>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+}
+
+fn message<E: std::error::Error + 'static>(e: E) -> String {
+    ops_shared::error::chain(&e)
+}
+
+/// Every alarm under the health-checker's prefix, with its latest `CheckLatencyMs`.
+pub async fn checks(cw: &aws_sdk_cloudwatch::Client, prefix: &str) -> Result<Vec<CheckRow>, String> {
+    let mut rows = Vec::new();
+    let mut pages = cw
+        .describe_alarms()
+        .alarm_name_prefix(prefix)
+        .max_records(100)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(message)?;
+        // Only the checker's own alarms: the stack's alarms about the checker itself
+        // (`<stack>-health-checker-errors`, ...) share the default prefix.
+        for a in page.metric_alarms().iter().filter(|a| {
+            a.namespace() == Some(ops_shared::METRICS_NAMESPACE)
+                && matches!(a.metric_name(), Some("CheckHealthy" | "ChecksUnhealthy"))
+        }) {
+            let name = a.alarm_name().unwrap_or_default();
+            let (kind, group) = kind_and_group(a.alarm_description().unwrap_or_default());
+            rows.push(CheckRow {
+                name: name.strip_prefix(prefix).unwrap_or(name).to_string(),
+                kind,
+                group,
+                state: a
+                    .state_value()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                latency_ms: None,
+                since: time(a.state_transitioned_timestamp().or(a.state_updated_timestamp())),
+            });
+        }
+    }
+    let latest = latencies(cw, &rows).await.unwrap_or_default();
+    for row in &mut rows {
+        row.latency_ms = latest.get(&row.name).copied();
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(rows)
+}
+
+/// The newest `CheckLatencyMs` of each check in the last hour: one GetMetricData per 500 checks.
+async fn latencies(
+    cw: &aws_sdk_cloudwatch::Client,
+    rows: &[CheckRow],
+) -> Result<HashMap<String, f64>, String> {
+    let now = std::time::SystemTime::now();
+    let mut out = HashMap::new();
+    for batch in rows.chunks(500) {
+        let queries = batch
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                MetricDataQuery::builder()
+                    .id(format!("c{i}"))
+                    .metric_stat(
+                        MetricStat::builder()
+                            .metric(
+                                Metric::builder()
+                                    .namespace(ops_shared::METRICS_NAMESPACE)
+                                    .metric_name("CheckLatencyMs")
+                                    .dimensions(
+                                        aws_sdk_cloudwatch::types::Dimension::builder()
+                                            .name("Check")
+                                            .value(&r.name)
+                                            .build(),
+                                    )
+                                    .dimensions(
+                                        aws_sdk_cloudwatch::types::Dimension::builder()
+                                            .name("Function")
+                                            .value("health-checker")
+                                            .build(),
+                                    )
+                                    .build(),
+                            )
+                            .period(60)
+                            .stat("Maximum")
+                            .build(),
+                    )
+                    .build()
+            })
+            .collect();
+        let answer = cw
+            .get_metric_data()
+            .set_metric_data_queries(Some(queries))
+            .start_time((now - std::time::Duration::from_secs(3600)).into())
+            .end_time((now + std::time::Duration::from_secs(60)).into())
+            .send()
+            .await
+            .map_err(message)?;
+        for result in answer.metric_data_results() {
+            let Some(i) = result
+                .id()
+                .and_then(|id| id.strip_prefix('c')?.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            // Newest first unless CloudWatch was asked otherwise; take the latest timestamp.
+            let newest = result
+                .timestamps()
+                .iter()
+                .zip(result.values())
+                .max_by_key(|(t, _)| t.secs())
+                .map(|(_, v)| *v);
+            if let (Some(row), Some(v)) = (batch.get(i), newest) {
+                out.insert(row.name.clone(), v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every alarm in ALARM in the account and region, metric and composite, any owner.
+pub async fn alarms(cw: &aws_sdk_cloudwatch::Client) -> Result<Vec<AlarmRow>, String> {
+    let mut rows = Vec::new();
+    let mut pages = cw
+        .describe_alarms()
+        .state_value(StateValue::Alarm)
+        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
+        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
+        .max_records(100)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(message)?;
+        let metric = page.metric_alarms().iter().map(|a| {
+            (
+                a.alarm_name(),
+                a.alarm_description(),
+                a.state_transitioned_timestamp().or(a.state_updated_timestamp()),
+            )
+        });
+        let composite = page.composite_alarms().iter().map(|a| {
+            (
+                a.alarm_name(),
+                a.alarm_description(),
+                a.state_transitioned_timestamp().or(a.state_updated_timestamp()),
+            )
+        });
+        for (name, description, since) in metric.chain(composite) {
+            rows.push(AlarmRow {
+                name: name.unwrap_or_default().to_string(),
+                state: "ALARM".into(),
+                since: time(since),
+                runbook: description
+                    .and_then(alarm_forwarder::runbook::from_description)
+                    .and_then(Result::ok),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// Every secret with rotation configured or a rotation date, overdue when its next rotation passed.
+pub async fn secrets(
+    sm: &aws_sdk_secretsmanager::Client,
+    now: DateTime<Utc>,
+) -> Result<Vec<SecretRow>, String> {
+    let mut rows = Vec::new();
+    let mut pages = sm.list_secrets().max_results(100).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(message)?;
+        for s in page.secret_list() {
+            let enabled = s.rotation_enabled().unwrap_or(false);
+            if !enabled && s.last_rotated_date().is_none() {
+                continue;
+            }
+            let next = time(s.next_rotation_date());
+            rows.push(SecretRow {
+                name: s.name().unwrap_or_default().to_string(),
+                rotation_enabled: enabled,
+                last_rotated: time(s.last_rotated_date()),
+                next_rotation: next,
+                overdue: enabled && next.is_some_and(|n| n < now),
+            });
+        }
+    }
+    Ok(rows)
+}

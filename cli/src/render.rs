@@ -1,0 +1,140 @@
+//! The text view of `ops status` and `ops health`: plain tables, no colour (nothing to switch off
+//! for `NO_COLOR` or a pipe).
+
+use chrono::{DateTime, Utc};
+use comfy_table::presets::UTF8_BORDERS_ONLY;
+use comfy_table::Table;
+
+use crate::status::Status;
+
+fn when(t: &Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_BORDERS_ONLY).set_header(header.to_vec());
+    t
+}
+
+pub fn status(s: &Status) -> String {
+    let mut out = String::new();
+    let verdict = serde_json::to_value(s.overall)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    out.push_str(&format!("overall: {verdict}\n"));
+    for r in &s.reasons {
+        out.push_str(&format!("  - {r}\n"));
+    }
+    let unseen = |section: &str| s.unreadable.iter().any(|u| u == section);
+    out.push_str(&format!("\nhealth checks ({})\n", s.health.checks.len()));
+    if unseen("health checks") {
+        out.push_str("  could not be read (see above)\n");
+    } else if s.health.checks.is_empty() {
+        out.push_str("  none managed under this prefix\n");
+    } else {
+        let mut t = table(&["check", "kind", "group", "state", "latency ms", "since"]);
+        for c in &s.health.checks {
+            t.add_row(vec![
+                c.name.clone(),
+                c.kind.clone().unwrap_or_else(|| "-".into()),
+                c.group.clone().unwrap_or_else(|| "-".into()),
+                c.state.clone(),
+                c.latency_ms
+                    .map(|l| format!("{l:.1}"))
+                    .unwrap_or_else(|| "-".into()),
+                when(&c.since),
+            ]);
+        }
+        out.push_str(&format!("{t}\n"));
+    }
+    out.push_str(&format!("\nalarms in ALARM ({})\n", s.alarms.len()));
+    if unseen("alarms") {
+        out.push_str("  could not be read (see above)\n");
+    } else if !s.alarms.is_empty() {
+        let mut t = table(&["alarm", "since", "runbook"]);
+        for a in &s.alarms {
+            t.add_row(vec![
+                a.name.clone(),
+                when(&a.since),
+                a.runbook.clone().unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        out.push_str(&format!("{t}\n"));
+    }
+    out.push_str("\ncost\n");
+    out.push_str(&format!("  {}\n", s.cost.note.clone().unwrap_or_default()));
+    out.push_str("\ncleanup\n");
+    out.push_str(&format!("  {}\n", s.cleanup.note.clone().unwrap_or_default()));
+    out.push_str(&format!("\nsecrets with rotation ({})\n", s.secrets.len()));
+    if unseen("secrets") {
+        out.push_str("  could not be read (see above)\n");
+    } else if !s.secrets.is_empty() {
+        let mut t = table(&["secret", "rotation", "last rotated", "next rotation", "overdue"]);
+        for r in &s.secrets {
+            t.add_row(vec![
+                r.name.clone(),
+                if r.rotation_enabled { "on" } else { "off" }.to_string(),
+                when(&r.last_rotated),
+                when(&r.next_rotation),
+                if r.overdue { "OVERDUE" } else { "" }.to_string(),
+            ]);
+        }
+        out.push_str(&format!("{t}\n"));
+    }
+    out
+}
+
+pub fn health(report: &health_checker::Report) -> String {
+    let mut t = table(&[
+        "check",
+        "kind",
+        "result",
+        "ms",
+        "dns",
+        "connect",
+        "tls",
+        "first byte",
+        "reason",
+    ]);
+    let ms = |d: Option<std::time::Duration>| {
+        d.map(|d| format!("{:.1}", d.as_secs_f64() * 1000.0))
+            .unwrap_or_else(|| "-".into())
+    };
+    for c in &report.checks {
+        let o = &c.outcome;
+        let result = if o.healthy {
+            "healthy"
+        } else if o.skipped {
+            "skipped"
+        } else if o.unknown {
+            "unknown"
+        } else {
+            "UNHEALTHY"
+        };
+        t.add_row(vec![
+            c.name.clone(),
+            c.kind.clone(),
+            result.to_string(),
+            ms(Some(o.latency)),
+            ms(o.phases.dns_ms),
+            ms(o.phases.connect_ms),
+            ms(o.phases.tls_ms),
+            ms(o.phases.first_byte_ms),
+            o.reason.clone(),
+        ]);
+    }
+    let mut out = format!(
+        "{t}\n{} healthy, {} unhealthy, {} not judged\n",
+        report.healthy, report.unhealthy, report.unknown
+    );
+    if let Some(note) = &report.note {
+        out.push_str(&format!("{note}\n"));
+    }
+    if report.checks.is_empty() {
+        out.push_str("no check matched: nothing was checked\n");
+    }
+    out
+}

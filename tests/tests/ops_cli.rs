@@ -1,0 +1,173 @@
+//! The `ops` command over the local stack: `ops status` reads the health-checker's alarms (kind and
+//! group from their descriptions), judges, and keeps its JSON contract and exit codes; `ops health`
+//! runs the probes from a file and publishes nothing.
+
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+mod health;
+use health::Env;
+
+fn ops(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(ops_tests::fresh::ops_cli())
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("ops runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn status_shows_the_health_matrix_judges_it_and_keeps_its_contract() {
+    let env = Env::new().await;
+    let web = ops_tests::targets::http().await;
+    env.run_configured(json!([
+        {"name": "api", "kind": "http", "url": web.url("/ok"), "group": "payments"},
+        {"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": web.addr.port()},
+    ]))
+    .await;
+    let cw = aws_sdk_cloudwatch::Client::new(&env.stack.aws().await);
+    cw.set_alarm_state()
+        .alarm_name(format!("{}api", env.prefix))
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("the test says so")
+        .send()
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(ops_tests::unique("ops-status"));
+    let (code, out, err) = ops(
+        &[
+            "status",
+            "--json",
+            "--prefix",
+            &env.prefix,
+            "--save",
+            dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    assert_eq!(
+        (code, doc["overall"].as_str()),
+        (2, Some("down")),
+        "half the checks fail: {doc}"
+    );
+    let checks = doc["health"]["checks"].as_array().unwrap();
+    let api = checks.iter().find(|c| c["name"] == "api").unwrap();
+    assert_eq!(
+        (api["kind"].as_str(), api["group"].as_str(), api["state"].as_str()),
+        (Some("http"), Some("payments"), Some("ALARM"))
+    );
+    assert!(api["latency_ms"].is_number(), "the latest CheckLatencyMs: {api}");
+    let db = checks.iter().find(|c| c["name"] == "db").unwrap();
+    assert_eq!(
+        (db["kind"].as_str(), db["group"].clone()),
+        (Some("tcp"), Value::Null)
+    );
+    assert!(doc["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == format!("{}api", env.prefix)));
+    for key in ["cost", "cleanup", "secrets", "reasons"] {
+        assert!(doc.get(key).is_some(), "{key} is part of the contract");
+    }
+    for key in [
+        "month_to_date",
+        "forecast_month_end",
+        "annual_projection",
+        "currency",
+        "environments",
+    ] {
+        assert!(doc["cost"].get(key).is_some(), "cost.{key}");
+    }
+    assert!(
+        doc["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("1/2 checks OK; failing: api"),
+        "{doc}"
+    );
+    let saved: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(saved.len(), 2, "{saved:?}");
+    assert!(saved.iter().all(|f| f.starts_with("status-")));
+
+    let (code, text, _) = ops(&["status", "--prefix", &env.prefix], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        text.starts_with("overall: down") && text.contains("payments"),
+        "{text}"
+    );
+
+    // Nothing reachable: it cannot tell, and says why.
+    let (code, out, _) = ops(
+        &["status", "--json", "--prefix", &env.prefix],
+        &[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+            ("AWS_MAX_ATTEMPTS", "1"),
+        ],
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((code, doc["overall"].as_str()), (3, Some("unknown")), "{doc}");
+    assert!(
+        doc["reasons"][0].as_str().unwrap().contains("could not be read"),
+        "{doc}"
+    );
+}
+
+#[tokio::test]
+async fn health_runs_the_probes_from_a_file_filters_them_and_fails_on_an_unhealthy_check() {
+    let env = Env::new().await;
+    let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = open.local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let file = std::env::temp_dir().join(format!("{}.yaml", ops_tests::unique("ops-checks")));
+    std::fs::write(
+        &file,
+        format!(
+            "checks:\n  - {{name: up, kind: tcp, host: 127.0.0.1, port: {port}, group: db}}\n  - {{name: down, kind: tcp, host: 127.0.0.1, port: {closed}}}\n"
+        ),
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    // The test keeps the listener served on a thread of its own while ops connects.
+    let (code, out, err) = tokio::task::spawn_blocking({
+        let path = path.to_string();
+        move || ops(&["health", "--file", &path, "--group", "db"], &[])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("up") && !out.contains("down ") && out.contains("1 healthy, 0 unhealthy"),
+        "{out}"
+    );
+    let (code, out, _) = tokio::task::spawn_blocking({
+        let path = path.to_string();
+        move || ops(&["health", "--file", &path, "--json"], &[])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 1, "a check is unhealthy: {out}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["unhealthy"], 1);
+    assert!(report["checks"][0]["connect_ms"].is_number(), "{report}");
+    assert!(report["alarms"].is_null(), "no alarm touched");
+    let (code, _, err) = ops(&["health", "--file", "/nonexistent/checks.yaml"], &[]);
+    assert_eq!(code, 3);
+    assert!(err.contains("/nonexistent/checks.yaml cannot be read"), "{err}");
+    drop(env);
+    drop(open);
+}
