@@ -215,35 +215,10 @@ async fn per_group_mode_publishes_one_count_and_keeps_one_alarm_a_group() {
         ]
     );
     assert_eq!(report.metric_requests, 1);
-    let cw = aws_sdk_cloudwatch::Client::new(&env.stack.aws().await);
-    let now = std::time::SystemTime::now();
-    let stats = cw
-        .get_metric_statistics()
-        .namespace("OpsLambdas")
-        .metric_name("ChecksUnhealthy")
-        .dimensions(
-            aws_sdk_cloudwatch::types::Dimension::builder()
-                .name("Function")
-                .value("health-checker")
-                .build(),
-        )
-        .dimensions(
-            aws_sdk_cloudwatch::types::Dimension::builder()
-                .name("Group")
-                .value("payments")
-                .build(),
-        )
-        .start_time((now - Duration::from_secs(300)).into())
-        .end_time((now + Duration::from_secs(60)).into())
-        .period(60)
-        .statistics(aws_sdk_cloudwatch::types::Statistic::Maximum)
-        .send()
-        .await
-        .unwrap();
+    let points = health::datapoints(&env.stack, "ChecksUnhealthy", ("Group", "payments")).await;
     assert!(
-        stats.datapoints().iter().any(|d| d.maximum() == Some(1.0)),
-        "one of payments' two checks is down: {:?}",
-        stats.datapoints()
+        points.iter().any(|d| d.maximum() == Some(1.0)),
+        "one of payments' two checks is down: {points:?}"
     );
     let check_healthy = health::check_healthy(&env.stack, "pay-down").await;
     assert!(

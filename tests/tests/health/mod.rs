@@ -116,15 +116,20 @@ pub fn by_name(report: &Report) -> HashMap<String, (bool, String, Option<i64>)> 
         .collect()
 }
 
-/// The CheckHealthy datapoints (minimum and maximum a minute) of one check in the last quarter hour.
-pub async fn check_healthy(stack: &Stack, check: &str) -> Vec<aws_sdk_cloudwatch::types::Datapoint> {
+/// The datapoints (minimum and maximum a minute) of one of the checker's metrics in the last
+/// quarter hour; `dimension` is the metric's own (`Check` or `Group`) beside `Function`.
+pub async fn datapoints(
+    stack: &Stack,
+    metric: &str,
+    dimension: (&str, &str),
+) -> Vec<aws_sdk_cloudwatch::types::Datapoint> {
     let cw = aws_sdk_cloudwatch::Client::new(&stack.aws().await);
     let now = SystemTime::now();
     let stats = cw
         .get_metric_statistics()
         .namespace("OpsLambdas")
-        .metric_name("CheckHealthy")
-        .dimensions(Dimension::builder().name("Check").value(check).build())
+        .metric_name(metric)
+        .dimensions(Dimension::builder().name(dimension.0).value(dimension.1).build())
         .dimensions(
             Dimension::builder()
                 .name("Function")
@@ -140,6 +145,11 @@ pub async fn check_healthy(stack: &Stack, check: &str) -> Vec<aws_sdk_cloudwatch
         .await
         .unwrap();
     stats.datapoints().to_vec()
+}
+
+/// The CheckHealthy datapoints of one check in the last quarter hour.
+pub async fn check_healthy(stack: &Stack, check: &str) -> Vec<aws_sdk_cloudwatch::types::Datapoint> {
+    datapoints(stack, "CheckHealthy", ("Check", check)).await
 }
 
 pub fn tcp_checks(n: usize, port: u16) -> Vec<Value> {
