@@ -19,16 +19,18 @@ pub async fn run_status(prefix: &str) -> Status {
     let cw = aws_sdk_cloudwatch::Client::new(&aws);
     let sm = aws_sdk_secretsmanager::Client::new(&aws);
     let now = chrono::Utc::now();
-    let (checks, alarms, secrets) = tokio::join!(
+    let (checks, alarms, secrets, cleanup) = tokio::join!(
         read::checks(&cw, prefix),
         read::alarms(&cw),
-        read::secrets(&sm, now)
+        read::secrets(&sm, now),
+        read::cleanup(&cw)
     );
     status::judge(
         Readings {
             checks,
             alarms,
             secrets,
+            cleanup,
         },
         prefix,
         now,

@@ -8,7 +8,7 @@ use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat, StateValue}
 use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{DateTime, Utc};
 
-use crate::status::{kind_and_group, AlarmRow, CheckRow, SecretRow};
+use crate::status::{kind_and_group, AlarmRow, CheckRow, Cleanup, CleanupRule, SecretRow};
 
 fn time(t: Option<&SmithyTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
@@ -127,6 +127,103 @@ async fn latencies(
         }
     }
     Ok(out)
+}
+
+/// The cleanup-scanner's `CleanupCandidates` and `CleanupMonthlySaving`, in all and per rule, of
+/// the latest day it ran in the last eight (it runs daily or weekly; a day of two runs shows the
+/// higher figures): one GetMetricData of day-long periods.
+pub async fn cleanup(cw: &aws_sdk_cloudwatch::Client) -> Result<Cleanup, String> {
+    let now = std::time::SystemTime::now();
+    let function = ("Function", "cleanup-scanner");
+    let mut series: Vec<(String, &str, Option<&str>)> = Vec::new();
+    for (i, metric) in ["CleanupCandidates", "CleanupMonthlySaving"]
+        .into_iter()
+        .enumerate()
+    {
+        series.push((format!("t{i}"), metric, None));
+        for (j, rule) in cleanup_scanner::rules::RULES.iter().enumerate() {
+            series.push((format!("r{i}x{j}"), metric, Some(rule)));
+        }
+    }
+    let queries = series
+        .iter()
+        .map(|(id, metric, rule)| {
+            let mut m = Metric::builder()
+                .namespace(ops_shared::METRICS_NAMESPACE)
+                .metric_name(*metric)
+                .dimensions(
+                    aws_sdk_cloudwatch::types::Dimension::builder()
+                        .name(function.0)
+                        .value(function.1)
+                        .build(),
+                );
+            if let Some(rule) = rule {
+                m = m.dimensions(
+                    aws_sdk_cloudwatch::types::Dimension::builder()
+                        .name("Rule")
+                        .value(*rule)
+                        .build(),
+                );
+            }
+            MetricDataQuery::builder()
+                .id(id)
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(m.build())
+                        .period(86_400)
+                        .stat("Maximum")
+                        .build(),
+                )
+                .build()
+        })
+        .collect();
+    let answer = cw
+        .get_metric_data()
+        .set_metric_data_queries(Some(queries))
+        .start_time((now - std::time::Duration::from_secs(8 * 86_400)).into())
+        // A datapoint may be stamped a little ahead of this machine's clock.
+        .end_time((now + std::time::Duration::from_secs(3600)).into())
+        .send()
+        .await
+        .map_err(message)?;
+    let mut latest: HashMap<String, (i64, f64)> = HashMap::new();
+    for r in answer.metric_data_results() {
+        let newest = r
+            .timestamps()
+            .iter()
+            .zip(r.values())
+            .max_by_key(|(t, _)| t.secs())
+            .map(|(t, v)| (t.secs(), *v));
+        if let (Some(id), Some(point)) = (r.id(), newest) {
+            latest.insert(id.to_string(), point);
+        }
+    }
+    let Some(&(at, candidates)) = latest.get("t0") else {
+        return Ok(Cleanup {
+            note: Some("the cleanup-scanner published nothing in the last 8 days".into()),
+            ..Cleanup::default()
+        });
+    };
+    let by_rule = cleanup_scanner::rules::RULES
+        .iter()
+        .enumerate()
+        .filter_map(|(j, rule)| {
+            let n = latest.get(&format!("r0x{j}"))?.1;
+            let saving = latest.get(&format!("r1x{j}")).map_or(0.0, |p| p.1);
+            (n > 0.0).then(|| CleanupRule {
+                rule: rule.to_string(),
+                candidates: n as u64,
+                monthly_saving: saving,
+            })
+        })
+        .collect();
+    Ok(Cleanup {
+        candidates: Some(candidates as u64),
+        monthly_saving: latest.get("t1").map(|p| p.1),
+        by_rule,
+        as_of: DateTime::from_timestamp(at, 0),
+        note: None,
+    })
 }
 
 /// Every alarm in ALARM in the account and region, metric and composite, any owner.

@@ -67,7 +67,27 @@ pub fn status(s: &Status) -> String {
     out.push_str("\ncost\n");
     out.push_str(&format!("  {}\n", s.cost.note.clone().unwrap_or_default()));
     out.push_str("\ncleanup\n");
-    out.push_str(&format!("  {}\n", s.cleanup.note.clone().unwrap_or_default()));
+    let c = &s.cleanup;
+    if let (Some(n), Some(saving)) = (c.candidates, c.monthly_saving) {
+        out.push_str(&format!(
+            "  {n} candidate(s), about ${saving:.2} a month (as of {})\n",
+            when(&c.as_of)
+        ));
+        if !c.by_rule.is_empty() {
+            let mut t = table(&["rule", "candidates", "$ a month"]);
+            for r in &c.by_rule {
+                t.add_row(vec![
+                    r.rule.clone(),
+                    r.candidates.to_string(),
+                    format!("{:.2}", r.monthly_saving),
+                ]);
+            }
+            out.push_str(&format!("{t}\n"));
+        }
+    }
+    if let Some(note) = &c.note {
+        out.push_str(&format!("  {note}\n"));
+    }
     out.push_str(&format!("\nsecrets with rotation ({})\n", s.secrets.len()));
     if unseen("secrets") {
         out.push_str("  could not be read (see above)\n");

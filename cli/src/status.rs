@@ -45,11 +45,21 @@ pub struct Cost {
     pub note: Option<String>,
 }
 
+/// One cleanup rule's latest count and estimated saving.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CleanupRule {
+    pub rule: String,
+    pub candidates: u64,
+    pub monthly_saving: f64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Cleanup {
     pub candidates: Option<u64>,
     pub monthly_saving: Option<f64>,
-    pub by_rule: Vec<serde_json::Value>,
+    pub by_rule: Vec<CleanupRule>,
+    /// When the cleanup-scanner's run these figures come from published them.
+    pub as_of: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -101,6 +111,7 @@ pub struct Readings {
     pub checks: Result<Vec<CheckRow>, String>,
     pub alarms: Result<Vec<AlarmRow>, String>,
     pub secrets: Result<Vec<SecretRow>, String>,
+    pub cleanup: Result<Cleanup, String>,
 }
 
 /// The verdict, most telling first. Down: at least half the managed checks (and at least one) in
@@ -204,13 +215,10 @@ pub fn judge(readings: Readings, prefix: &str, now: DateTime<Utc>) -> Status {
             ),
             ..Cost::default()
         },
-        cleanup: Cleanup {
-            note: Some(
-                "not shown: the cleanup-scanner does not publish CleanupCandidates metrics yet (issue #19)"
-                    .into(),
-            ),
+        cleanup: readings.cleanup.unwrap_or_else(|e| Cleanup {
+            note: Some(format!("could not be read: {e}")),
             ..Cleanup::default()
-        },
+        }),
         secrets,
     }
 }
@@ -259,6 +267,7 @@ mod tests {
             checks: Ok(checks),
             alarms: Ok(alarms),
             secrets: Ok(Vec::new()),
+            cleanup: Ok(Cleanup::default()),
         }
     }
 
@@ -304,6 +313,7 @@ mod tests {
                 checks: Err("AccessDenied".into()),
                 alarms: Ok(vec![]),
                 secrets: Ok(vec![]),
+                cleanup: Ok(Cleanup::default()),
             },
             P,
             now,
@@ -334,6 +344,7 @@ mod tests {
                 checks: Ok(vec![check("a", "ALARM")]),
                 alarms: Err("Throttling".into()),
                 secrets: Ok(vec![]),
+                cleanup: Ok(Cleanup::default()),
             },
             P,
             now,
@@ -345,6 +356,7 @@ mod tests {
                 checks: Ok(vec![check("a", "OK")]),
                 alarms: Ok(vec![]),
                 secrets: Err("AccessDenied".into()),
+                cleanup: Ok(Cleanup::default()),
             },
             P,
             now,

@@ -39,6 +39,39 @@ async fn status_shows_the_health_matrix_judges_it_and_keeps_its_contract() {
         .send()
         .await
         .unwrap();
+    // What the cleanup-scanner publishes after a run (the newest datapoints win).
+    let at =
+        aws_smithy_types::DateTime::from(std::time::SystemTime::now() + std::time::Duration::from_secs(120));
+    let point = |metric: &str, value: f64, rule: Option<&str>| {
+        let mut d = aws_sdk_cloudwatch::types::MetricDatum::builder()
+            .metric_name(metric)
+            .value(value)
+            .timestamp(at)
+            .dimensions(
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name("Function")
+                    .value("cleanup-scanner")
+                    .build(),
+            );
+        if let Some(rule) = rule {
+            d = d.dimensions(
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name("Rule")
+                    .value(rule)
+                    .build(),
+            );
+        }
+        d.build()
+    };
+    cw.put_metric_data()
+        .namespace("OpsLambdas")
+        .metric_data(point("CleanupCandidates", 7.0, None))
+        .metric_data(point("CleanupMonthlySaving", 2.8, None))
+        .metric_data(point("CleanupCandidates", 7.0, Some("secret-unused")))
+        .metric_data(point("CleanupMonthlySaving", 2.8, Some("secret-unused")))
+        .send()
+        .await
+        .unwrap();
     let dir = std::env::temp_dir().join(ops_tests::unique("ops-status"));
     let (code, out, err) = ops(
         &[
@@ -74,6 +107,9 @@ async fn status_shows_the_health_matrix_judges_it_and_keeps_its_contract() {
         .unwrap()
         .iter()
         .any(|a| a["name"] == format!("{}api", env.prefix)));
+    assert_eq!(doc["cleanup"]["candidates"], 7, "{}", doc["cleanup"]);
+    assert_eq!(doc["cleanup"]["by_rule"][0]["rule"], "secret-unused");
+    assert!((doc["cleanup"]["monthly_saving"].as_f64().unwrap() - 2.8).abs() < 1e-9);
     for key in ["cost", "cleanup", "secrets", "reasons"] {
         assert!(doc.get(key).is_some(), "{key} is part of the contract");
     }

@@ -22,6 +22,9 @@ pub struct Config {
     pub allowed_accounts: Vec<String>,
     pub max_percent: f64,
     pub max_actions: usize,
+    /// `CLEANUP_RETENTION_SKIP` (cloudtrail,audit,flowlog): log groups whose name holds one of
+    /// these (case-insensitive) never get a retention set; `none` for no exception.
+    pub retention_skip: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +79,18 @@ impl Config {
             allowed_accounts: vars.list("CLEANUP_ALLOWED_ACCOUNTS"),
             max_percent,
             max_actions: vars.parse("CLEANUP_MAX_ACTIONS", 20usize, "a number of actions per run")?,
+            retention_skip: match vars.optional("CLEANUP_RETENTION_SKIP") {
+                None => crate::rules::DEFAULT_RETENTION_SKIP
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                Some(v) if v.trim().eq_ignore_ascii_case("none") => Vec::new(),
+                Some(_) => vars
+                    .list("CLEANUP_RETENTION_SKIP")
+                    .into_iter()
+                    .map(|s| s.to_ascii_lowercase())
+                    .collect(),
+            },
         })
     }
 
@@ -85,7 +100,10 @@ impl Config {
         let mut input = ScanInput {
             mode: self.mode,
             regions: self.regions.clone(),
-            rules: RuleSettings::default(),
+            rules: RuleSettings {
+                retention_skip: self.retention_skip.clone(),
+                ..RuleSettings::default()
+            },
             max_actions: self.max_actions,
         };
         let Some(obj) = ops_shared::config::schedule_input(event, KEYS).map_err(bad)? else {
@@ -153,6 +171,17 @@ mod tests {
         assert!(c.allowed_accounts.is_empty());
         let i = c.input(&json!({"detail-type": "Scheduled Event"})).unwrap();
         assert_eq!(i.mode, Mode::Report);
+        assert_eq!(i.rules.retention_skip, vec!["cloudtrail", "audit", "flowlog"]);
+    }
+
+    #[test]
+    fn the_retention_exceptions_are_configurable_and_can_be_none() {
+        let c = config(&[("CLEANUP_RETENTION_SKIP", "Compliance, vpc")]).unwrap();
+        assert_eq!(c.retention_skip, vec!["compliance", "vpc"]);
+        assert!(config(&[("CLEANUP_RETENTION_SKIP", "none")])
+            .unwrap()
+            .retention_skip
+            .is_empty());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::model::{marked_on, protected, Action, Candidate, Kind, Resource};
+use crate::model::{mark_of, marked_on, protected, Action, Candidate, Kind, Resource};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -44,8 +44,17 @@ pub struct Decision {
 }
 
 fn old_enough(c: &Candidate, policy: &Policy, today: NaiveDate) -> Result<(), String> {
-    let Some(marked) = marked_on(&c.resource, &policy.mark_tag) else {
-        return Err("not marked yet: run in mark mode first".into());
+    let Some(marked) = marked_on(&c.resource, &policy.mark_tag, c.rule) else {
+        return Err(match mark_of(&c.resource, &policy.mark_tag) {
+            Some((_, Some(other))) => format!(
+                "marked by rule {other}, not {}: run in mark mode to mark it for this rule",
+                c.rule
+            ),
+            Some((_, None)) => {
+                "its mark names no rule (an older version set it): run in mark mode to mark it again".into()
+            }
+            None => "not marked yet: run in mark mode first".into(),
+        });
     };
     let days = (today - marked).num_days();
     let grace_days = policy.grace.as_secs().div_ceil(86_400) as i64;
@@ -116,7 +125,7 @@ pub fn decide(
                     d.waiting.push((c, "report only".into()));
                 } else if tripped(&c) {
                     d.waiting.push((c, "circuit breaker".into()));
-                } else if marked_on(&c.resource, &policy.mark_tag).is_some() {
+                } else if marked_on(&c.resource, &policy.mark_tag, c.rule).is_some() {
                     d.waiting.push((c, "already marked".into()));
                 } else {
                     d.to_mark.push(c);
@@ -144,7 +153,10 @@ pub fn decide(
                     d.waiting.push((c, "circuit breaker".into()));
                 } else {
                     match old_enough(&c, policy, today) {
-                        Ok(()) => ready.push((marked_on(&c.resource, &policy.mark_tag).unwrap_or(today), c)),
+                        Ok(()) => ready.push((
+                            marked_on(&c.resource, &policy.mark_tag, c.rule).unwrap_or(today),
+                            c,
+                        )),
                         Err(why) => d.waiting.push((c, why)),
                     }
                 }
@@ -185,7 +197,7 @@ mod tests {
         if let Some(days) = marked_days_ago {
             tags.insert(
                 MARK.to_string(),
-                (today() - chrono::Duration::days(days)).to_string(),
+                crate::model::mark_value(today() - chrono::Duration::days(days), "sns-topic-unused"),
             );
         }
         if protect {
@@ -200,6 +212,15 @@ mod tests {
             tags,
             facts: Facts::SnsTopic { subscriptions: 0 },
         }
+    }
+
+    /// The resource marked `days` ago by `rule`.
+    fn marked_by(mut r: Resource, rule: &str, days: i64) -> Resource {
+        r.tags.insert(
+            MARK.to_string(),
+            crate::model::mark_value(today() - chrono::Duration::days(days), rule),
+        );
+        r
     }
 
     fn candidate(r: &Resource) -> Candidate {
@@ -313,10 +334,10 @@ mod tests {
                 kind: Kind::LogGroup,
                 arn: format!("arn:aws:logs:us-east-1:123456789012:log-group:g{i}"),
                 name: format!("g{i}"),
-                ..resource(100 + i, Some(30), false)
+                ..marked_by(resource(100 + i, None, false), "log-group-no-retention", 30)
             })
             .collect();
-        let mut secret = resource(200, Some(30), false);
+        let mut secret = marked_by(resource(200, None, false), "secret-unused", 30);
         secret.kind = Kind::Secret;
         secret.arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:s".into();
         let mut candidates: Vec<Candidate> = rs[..3].iter().map(candidate).collect();
@@ -359,6 +380,58 @@ mod tests {
     }
 
     #[test]
+    fn a_mark_counts_only_for_the_rule_that_set_it() {
+        // Marked 30 days ago for a retention fix, now stale: deleting it needs a mark of its own.
+        let group = Resource {
+            kind: Kind::LogGroup,
+            ..marked_by(resource(1, None, false), "log-group-no-retention", 30)
+        };
+        let stale = Candidate {
+            rule: "log-group-stale",
+            ..candidate(&group)
+        };
+        let d = decide(
+            &policy(Mode::Delete, 7, 20, 100.0),
+            std::slice::from_ref(&group),
+            vec![stale.clone()],
+            today(),
+        );
+        assert!(d.to_act.is_empty());
+        assert!(
+            d.waiting[0].1.contains("marked by rule log-group-no-retention"),
+            "{:?}",
+            d.waiting
+        );
+        let m = decide(
+            &policy(Mode::Mark, 7, 20, 100.0),
+            std::slice::from_ref(&group),
+            vec![stale.clone()],
+            today(),
+        );
+        assert_eq!(m.to_mark.len(), 1, "marked again, for this rule");
+        // A bare date, as older versions wrote, counts for no rule.
+        let mut old = group;
+        old.tags.insert(
+            MARK.to_string(),
+            (today() - chrono::Duration::days(30)).to_string(),
+        );
+        let d = decide(
+            &policy(Mode::Delete, 7, 20, 100.0),
+            &[old.clone()],
+            vec![Candidate {
+                resource: old,
+                ..stale
+            }],
+            today(),
+        );
+        assert!(
+            d.to_act.is_empty() && d.waiting[0].1.contains("names no rule"),
+            "{:?}",
+            d.waiting
+        );
+    }
+
+    #[test]
     fn a_surge_in_one_region_trips_the_breaker_whatever_the_other_regions_hold() {
         // 4 of 4 topics in one region are candidates; 40 quiet topics in another.
         let mut rs: Vec<Resource> = (0..4)
@@ -393,7 +466,7 @@ mod tests {
             prop_assert!(d.to_act.len() <= max_actions);
             for c in &d.to_act {
                 prop_assert!(!protected(&c.resource, PROTECT));
-                let marked = marked_on(&c.resource, MARK).expect("acted on without a mark");
+                let marked = marked_on(&c.resource, MARK, c.rule).expect("acted on without its rule's mark");
                 prop_assert!((today() - marked).num_days() >= grace as i64);
             }
             if !d.breaker.is_empty() {

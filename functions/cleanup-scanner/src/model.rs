@@ -97,12 +97,35 @@ pub struct Candidate {
     pub min_mark_days: i64,
 }
 
-/// When a resource was first marked, from its mark tag (an RFC 3339 date or date-time).
-pub fn marked_on(resource: &Resource, tag: &str) -> Option<NaiveDate> {
+/// The mark tag's value: the day and the rule that set it (`2026-11-20:log-group-stale`).
+pub fn mark_value(day: NaiveDate, rule: &str) -> String {
+    format!("{day}:{rule}")
+}
+
+/// The day and the rule of a mark; an older mark without a rule (a bare date or RFC 3339
+/// date-time) has none.
+pub fn mark_of<'a>(resource: &'a Resource, tag: &str) -> Option<(NaiveDate, Option<&'a str>)> {
     let value = resource.tags.get(tag)?;
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .ok()
-        .or_else(|| DateTime::parse_from_rfc3339(value).ok().map(|d| d.date_naive()))
+    let day = |text: &str| {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .or_else(|| DateTime::parse_from_rfc3339(text).ok().map(|d| d.date_naive()))
+    };
+    if let Some(d) = day(value) {
+        return Some((d, None));
+    }
+    let (date, rule) = value.split_once(':')?;
+    Some((day(date)?, Some(rule)))
+}
+
+/// When `rule` marked the resource. A mark set by another rule (or by a version that did not name
+/// its rule) does not count: each rule's grace period starts with its own mark, so a log group
+/// marked for a retention fix is not deleted as stale without a grace period of its own.
+pub fn marked_on(resource: &Resource, tag: &str, rule: &str) -> Option<NaiveDate> {
+    match mark_of(resource, tag)? {
+        (day, Some(by)) if by == rule => Some(day),
+        _ => None,
+    }
 }
 
 pub fn protected(resource: &Resource, tag: &str) -> bool {

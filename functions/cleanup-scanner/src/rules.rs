@@ -37,7 +37,13 @@ pub struct RuleSettings {
     pub log_stale_days: i64,
     pub secret_unused_days: i64,
     pub secret_recovery_window_days: i64,
+    /// Log groups whose lower-cased name holds one of these never get a retention set (audit and
+    /// trail logs must not expire because a scanner thought they should).
+    pub retention_skip: Vec<String>,
 }
+
+/// `CLEANUP_RETENTION_SKIP`'s default.
+pub const DEFAULT_RETENTION_SKIP: &[&str] = &["cloudtrail", "audit", "flowlog"];
 
 impl Default for RuleSettings {
     fn default() -> Self {
@@ -51,6 +57,7 @@ impl Default for RuleSettings {
             log_stale_days: 90,
             secret_unused_days: 90,
             secret_recovery_window_days: 30,
+            retention_skip: DEFAULT_RETENTION_SKIP.iter().map(|s| s.to_string()).collect(),
         }
     }
 }
@@ -270,18 +277,35 @@ pub fn evaluate(
                         Some(gb * LOG_STORAGE_PER_GB_MONTH),
                     ));
                 } else if settings.on("log-group-no-retention") && retention_days.is_none() {
-                    out.push(candidate(
-                        "log-group-no-retention",
-                        Action::SetRetention {
-                            days: settings.retention_days,
-                        },
-                        format!(
-                            "keeps logs forever; retention would be set to {} days",
-                            settings.retention_days
-                        ),
-                        age,
-                        None,
-                    ));
+                    let lower = r.name.to_ascii_lowercase();
+                    if let Some(word) = settings
+                        .retention_skip
+                        .iter()
+                        .find(|w| lower.contains(w.as_str()))
+                    {
+                        out.push(candidate(
+                            "log-group-no-retention",
+                            Action::ReportOnly,
+                            format!(
+                                "keeps logs forever; its name holds \"{word}\" (CLEANUP_RETENTION_SKIP), so no retention is ever set here: set one yourself if these logs may expire"
+                            ),
+                            age,
+                            None,
+                        ));
+                    } else {
+                        out.push(candidate(
+                            "log-group-no-retention",
+                            Action::SetRetention {
+                                days: settings.retention_days,
+                            },
+                            format!(
+                                "keeps logs forever; retention would be set to {} days",
+                                settings.retention_days
+                            ),
+                            age,
+                            None,
+                        ));
+                    }
                 }
             }
             Facts::Secret {
@@ -496,6 +520,51 @@ mod tests {
             vec!["arn:aws:autoscaling:us-east-1:1:scalingPolicy:x:autoScalingGroupName/web:policyName/up"],
         );
         assert!(rules_of(&[scaling]).is_empty());
+    }
+
+    #[test]
+    fn audit_and_trail_groups_never_get_a_retention_only_a_line_in_the_report() {
+        let now = Utc::now();
+        let group = |name: &str| Resource {
+            kind: Kind::LogGroup,
+            arn: format!("arn:aws:logs:us-east-1:123456789012:log-group:{name}"),
+            name: name.into(),
+            region: "us-east-1".into(),
+            created: Some(now - chrono::Duration::days(10)),
+            tags: Default::default(),
+            facts: Facts::LogGroup {
+                retention_days: None,
+                stored_bytes: 0,
+                last_event: Some(now),
+            },
+        };
+        let rs = [
+            group("/aws/CloudTrail/org"),
+            group("app-Audit-log"),
+            group("/aws/lambda/api"),
+        ];
+        let found = evaluate(&rs, &HashSet::new(), &RuleSettings::default(), now);
+        let actions: Vec<(&str, &Action)> = found
+            .iter()
+            .map(|c| (c.resource.name.as_str(), &c.action))
+            .collect();
+        assert_eq!(actions[0], ("/aws/CloudTrail/org", &Action::ReportOnly));
+        assert_eq!(actions[1], ("app-Audit-log", &Action::ReportOnly));
+        assert_eq!(
+            actions[2],
+            ("/aws/lambda/api", &Action::SetRetention { days: 30 })
+        );
+        assert!(
+            found[0].reason.contains("CLEANUP_RETENTION_SKIP"),
+            "{}",
+            found[0].reason
+        );
+        let none = RuleSettings {
+            retention_skip: Vec::new(),
+            ..RuleSettings::default()
+        };
+        let found = evaluate(&rs[..1], &HashSet::new(), &none, now);
+        assert_eq!(found[0].action, Action::SetRetention { days: 30 });
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::config::{Config, ScanInput};
 use crate::decide::{decide, Decision, Mode, Policy};
 use crate::error::CleanupError;
 use crate::inventory::Inventory;
-use crate::model::{marked_on, Candidate, Resource};
+use crate::model::{mark_value, marked_on, Candidate, Resource};
 use crate::rules;
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,7 +78,7 @@ fn line(c: &Candidate, mark_tag: &str, status: String) -> Line {
         age_days: c.age_days,
         reason: c.reason.clone(),
         monthly_saving: c.monthly_saving,
-        marked_since: marked_on(&c.resource, mark_tag),
+        marked_since: marked_on(&c.resource, mark_tag, c.rule),
         status,
     }
 }
@@ -164,7 +164,10 @@ async fn carry_out(
     }
     for c in &decision.to_mark {
         let result = match inventory_of(&c.resource.region) {
-            Some(inv) => inv.set_tag(&c.resource, mark_tag, &today.to_string()).await,
+            Some(inv) => {
+                inv.set_tag(&c.resource, mark_tag, &mark_value(today, c.rule))
+                    .await
+            }
             None => Err("its region was not scanned".to_string()),
         };
         let r = region_report(reports, &c.resource.region);
@@ -441,15 +444,7 @@ where
             message: text.clone(),
         })
         .await?;
-    let mut points = Vec::new();
-    for rule in rules::RULES {
-        let n: usize = regions
-            .iter()
-            .map(|r| r.rules.get(rule).map(|rr| rr.candidates.len()).unwrap_or(0))
-            .sum();
-        points.push(Metric::new("CleanupCandidates", n as f64, Unit::Count).dimension("Rule", *rule));
-    }
-    metrics.put(&points).await?;
+    metrics.put(&found_metrics(&regions)).await?;
     if let Some(e) = first_error {
         // The report (with what was done) is out; the failure still reaches the errors alarm.
         return Err(e);
@@ -465,9 +460,82 @@ where
     })
 }
 
+/// What the run found, for the cost report and `ops status` to show without reading the report:
+/// `CleanupCandidates` and `CleanupMonthlySaving` (USD, list prices) per `Rule`, and both totals
+/// without a dimension.
+fn found_metrics(regions: &[RegionReport]) -> Vec<Metric> {
+    let mut points = Vec::new();
+    let (mut all, mut all_saving) = (0usize, 0.0f64);
+    for rule in rules::RULES {
+        let lines = || {
+            regions
+                .iter()
+                .filter_map(|r| r.rules.get(rule))
+                .flat_map(|rr| rr.candidates.iter())
+        };
+        let n = lines().count();
+        let saving: f64 = lines().filter_map(|l| l.monthly_saving).sum::<f64>() + 0.0;
+        all += n;
+        all_saving += saving;
+        points.push(Metric::new("CleanupCandidates", n as f64, Unit::Count).dimension("Rule", *rule));
+        points.push(Metric::new("CleanupMonthlySaving", saving, Unit::None).dimension("Rule", *rule));
+    }
+    points.push(Metric::new("CleanupCandidates", all as f64, Unit::Count));
+    points.push(Metric::new("CleanupMonthlySaving", all_saving, Unit::None));
+    points
+}
+
 /// Why a region's part of the run stopped: the whole run, or that region only.
 enum Stop {
     Fatal(CleanupError),
     Regional(CleanupError),
 }
 use Stop::{Fatal, Regional};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(saving: Option<f64>) -> Line {
+        Line {
+            arn: "arn".into(),
+            name: "n".into(),
+            age_days: None,
+            reason: String::new(),
+            monthly_saving: saving,
+            marked_since: None,
+            status: String::new(),
+        }
+    }
+
+    #[test]
+    fn what_was_found_is_counted_and_priced_per_rule_and_in_all() {
+        let mut regions = Vec::new();
+        for (region, lines) in [
+            ("us-east-1", vec![Some(0.4), None]),
+            ("eu-west-1", vec![Some(0.4)]),
+        ] {
+            let mut r = empty_region(region);
+            r.rules.insert(
+                "secret-unused",
+                RuleReport {
+                    candidates: lines.into_iter().map(line).collect(),
+                    ..RuleReport::default()
+                },
+            );
+            regions.push(r);
+        }
+        let points = found_metrics(&regions);
+        let get = |name: &str, rule: Option<&str>| {
+            points
+                .iter()
+                .find(|m| m.name == name && m.dimensions.iter().map(|d| d.1.as_str()).next() == rule)
+                .map(|m| m.value)
+        };
+        assert_eq!(get("CleanupCandidates", Some("secret-unused")), Some(3.0));
+        assert!((get("CleanupMonthlySaving", Some("secret-unused")).unwrap() - 0.8).abs() < 1e-9);
+        assert_eq!(get("CleanupCandidates", Some("sns-topic-unused")), Some(0.0));
+        assert_eq!(get("CleanupCandidates", None), Some(3.0));
+        assert!((get("CleanupMonthlySaving", None).unwrap() - 0.8).abs() < 1e-9);
+    }
+}
