@@ -130,8 +130,8 @@ async fn latencies(
 }
 
 /// The cleanup-scanner's `CleanupCandidates` and `CleanupMonthlySaving`, in all and per rule, of
-/// the latest day it ran in the last eight (it runs daily or weekly; a day of two runs shows the
-/// higher figures): one GetMetricData of day-long periods.
+/// its latest run in the last eight days (it runs daily or weekly), all read at the hour of that
+/// run: one GetMetricData of hour-long periods (two runs in one hour show the higher figures).
 pub async fn cleanup(cw: &aws_sdk_cloudwatch::Client) -> Result<Cleanup, String> {
     let now = std::time::SystemTime::now();
     let function = ("Function", "cleanup-scanner");
@@ -170,7 +170,7 @@ pub async fn cleanup(cw: &aws_sdk_cloudwatch::Client) -> Result<Cleanup, String>
                 .metric_stat(
                     MetricStat::builder()
                         .metric(m.build())
-                        .period(86_400)
+                        .period(3600)
                         .stat("Maximum")
                         .build(),
                 )
@@ -186,40 +186,41 @@ pub async fn cleanup(cw: &aws_sdk_cloudwatch::Client) -> Result<Cleanup, String>
         .send()
         .await
         .map_err(message)?;
-    let mut latest: HashMap<String, (i64, f64)> = HashMap::new();
+    let mut series: HashMap<String, HashMap<i64, f64>> = HashMap::new();
     for r in answer.metric_data_results() {
-        let newest = r
-            .timestamps()
-            .iter()
-            .zip(r.values())
-            .max_by_key(|(t, _)| t.secs())
-            .map(|(t, v)| (t.secs(), *v));
-        if let (Some(id), Some(point)) = (r.id(), newest) {
-            latest.insert(id.to_string(), point);
+        if let Some(id) = r.id() {
+            series.entry(id.to_string()).or_default().extend(
+                r.timestamps()
+                    .iter()
+                    .map(|t| t.secs())
+                    .zip(r.values().iter().copied()),
+            );
         }
     }
-    let Some(&(at, candidates)) = latest.get("t0") else {
+    // Every figure from the hour of the latest run: a rule's row never comes from an older run
+    // than the total beside it.
+    let Some((&at, &candidates)) = series.get("t0").and_then(|t| t.iter().max_by_key(|(t, _)| **t)) else {
         return Ok(Cleanup {
             note: Some("the cleanup-scanner published nothing in the last 8 days".into()),
             ..Cleanup::default()
         });
     };
+    let value = |id: String| series.get(&id).and_then(|s| s.get(&at)).copied();
     let by_rule = cleanup_scanner::rules::RULES
         .iter()
         .enumerate()
         .filter_map(|(j, rule)| {
-            let n = latest.get(&format!("r0x{j}"))?.1;
-            let saving = latest.get(&format!("r1x{j}")).map_or(0.0, |p| p.1);
+            let n = value(format!("r0x{j}"))?;
             (n > 0.0).then(|| CleanupRule {
                 rule: rule.to_string(),
                 candidates: n as u64,
-                monthly_saving: saving,
+                monthly_saving: value(format!("r1x{j}")).unwrap_or(0.0),
             })
         })
         .collect();
     Ok(Cleanup {
         candidates: Some(candidates as u64),
-        monthly_saving: latest.get("t1").map(|p| p.1),
+        monthly_saving: value("t1".into()),
         by_rule,
         as_of: DateTime::from_timestamp(at, 0),
         note: None,

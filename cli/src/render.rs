@@ -68,7 +68,8 @@ pub fn status(s: &Status) -> String {
     out.push_str(&format!("  {}\n", s.cost.note.clone().unwrap_or_default()));
     out.push_str("\ncleanup\n");
     let c = &s.cleanup;
-    if let (Some(n), Some(saving)) = (c.candidates, c.monthly_saving) {
+    if let Some(n) = c.candidates {
+        let saving = c.monthly_saving.unwrap_or(0.0);
         out.push_str(&format!(
             "  {n} candidate(s), about ${saving:.2} a month (as of {})\n",
             when(&c.as_of)

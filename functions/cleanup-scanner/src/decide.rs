@@ -131,11 +131,12 @@ pub fn decide(
                     d.to_mark.push(c);
                 }
             }
+            // A protected resource loses its mark: were the protect tag removed later, an old mark
+            // must not let it go on the next delete run without a grace period of its own.
             let matched: Vec<&str> = d
                 .to_mark
                 .iter()
                 .chain(d.waiting.iter().map(|(c, _)| c))
-                .chain(&d.protected)
                 .map(|c| c.resource.arn.as_str())
                 .collect();
             d.to_unmark = resources
@@ -377,6 +378,19 @@ mod tests {
             "retention fixes are not counted"
         );
         assert!(!acted.contains(&"sns-topic-unused"));
+    }
+
+    #[test]
+    fn a_protected_resource_loses_its_mark() {
+        let r = resource(1, Some(30), true);
+        let d = decide(
+            &policy(Mode::Mark, 7, 20, 100.0),
+            std::slice::from_ref(&r),
+            vec![candidate(&r)],
+            today(),
+        );
+        assert_eq!(d.protected.len(), 1);
+        assert_eq!(d.to_unmark.len(), 1, "its old mark is taken away");
     }
 
     #[test]

@@ -265,7 +265,29 @@ pub fn evaluate(
             } => {
                 let gb = *stored_bytes as f64 / 1e9;
                 let quiet = days_since(*last_event, now).or(age);
-                if settings.on("log-group-stale")
+                let lower = r.name.to_ascii_lowercase();
+                let skipped = settings
+                    .retention_skip
+                    .iter()
+                    .find(|w| lower.contains(w.as_str()));
+                if let (Some(word), true, true) = (
+                    skipped,
+                    settings.on("log-group-stale"),
+                    quiet.is_some_and(|d| d >= settings.log_stale_days)
+                        && age.is_some_and(|a| a >= settings.log_stale_days),
+                ) {
+                    // An audit or trail group gone quiet is still evidence: reported, never deleted.
+                    out.push(candidate(
+                        "log-group-stale",
+                        Action::ReportOnly,
+                        format!(
+                            "no event written for {} days; its name holds \"{word}\" (CLEANUP_RETENTION_SKIP), so it is never deleted here",
+                            quiet.unwrap_or(0)
+                        ),
+                        quiet,
+                        None,
+                    ));
+                } else if settings.on("log-group-stale")
                     && quiet.is_some_and(|d| d >= settings.log_stale_days)
                     && age.is_some_and(|a| a >= settings.log_stale_days)
                 {
@@ -277,12 +299,7 @@ pub fn evaluate(
                         Some(gb * LOG_STORAGE_PER_GB_MONTH),
                     ));
                 } else if settings.on("log-group-no-retention") && retention_days.is_none() {
-                    let lower = r.name.to_ascii_lowercase();
-                    if let Some(word) = settings
-                        .retention_skip
-                        .iter()
-                        .find(|w| lower.contains(w.as_str()))
-                    {
+                    if let Some(word) = skipped {
                         out.push(candidate(
                             "log-group-no-retention",
                             Action::ReportOnly,
@@ -565,6 +582,19 @@ mod tests {
         };
         let found = evaluate(&rs[..1], &HashSet::new(), &none, now);
         assert_eq!(found[0].action, Action::SetRetention { days: 30 });
+        // Quiet for a year: still never deleted, only reported.
+        let mut trail = group("/aws/cloudtrail/old");
+        trail.created = Some(now - chrono::Duration::days(400));
+        trail.facts = Facts::LogGroup {
+            retention_days: Some(365),
+            stored_bytes: 1,
+            last_event: Some(now - chrono::Duration::days(300)),
+        };
+        let found = evaluate(&[trail], &HashSet::new(), &RuleSettings::default(), now);
+        assert_eq!(
+            (found[0].rule, &found[0].action),
+            ("log-group-stale", &Action::ReportOnly)
+        );
     }
 
     #[test]

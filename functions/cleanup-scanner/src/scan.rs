@@ -11,7 +11,7 @@ use crate::config::{Config, ScanInput};
 use crate::decide::{decide, Decision, Mode, Policy};
 use crate::error::CleanupError;
 use crate::inventory::Inventory;
-use crate::model::{mark_value, marked_on, Candidate, Resource};
+use crate::model::{mark_value, marked_on, Action, Candidate, Resource};
 use crate::rules;
 
 #[derive(Debug, Clone, Serialize)]
@@ -207,6 +207,18 @@ async fn carry_out(
             Some(inv) => inv.act(c).await,
             None => Err("its region was not scanned".to_string()),
         };
+        // A revision deregistered today is deleted by a later run only after a grace period of
+        // its own: its mark starts again.
+        if result.is_ok() && c.action == Action::Deregister {
+            if let Some(inv) = inventory_of(&c.resource.region) {
+                if let Err(e) = inv
+                    .set_tag(&c.resource, mark_tag, &mark_value(today, c.rule))
+                    .await
+                {
+                    tracing::warn!(arn = %c.resource.arn, error = %e, "could not re-date the mark after deregistering");
+                }
+            }
+        }
         match &result {
             Ok(()) => tracing::info!(arn = %c.resource.arn, rule = c.rule, %action, "cleanup action done"),
             Err(e) => {
