@@ -456,7 +456,11 @@ where
             message: text.clone(),
         })
         .await?;
-    metrics.put(&found_metrics(&regions)).await?;
+    if whole_scan(config, &input, first_error.is_some()) {
+        metrics.put(&found_metrics(&regions)).await?;
+    } else {
+        tracing::info!("a partial scan: CleanupCandidates and CleanupMonthlySaving are not published");
+    }
     if let Some(e) = first_error {
         // The report (with what was done) is out; the failure still reaches the errors alarm.
         return Err(e);
@@ -470,6 +474,16 @@ where
         prices: PRICES,
         text,
     })
+}
+
+/// Only a whole scan speaks for the account: a run missing a region (failed, or left out by the
+/// event) or a rule publishes no figures, so those shown stay the last whole run's.
+fn whole_scan(config: &Config, input: &ScanInput, region_failed: bool) -> bool {
+    !region_failed
+        && config.regions.iter().all(|r| input.regions.contains(r))
+        && rules::RULES
+            .iter()
+            .all(|r| input.rules.enabled.get(*r).copied().unwrap_or(true))
 }
 
 /// What the run found, for the cost report and `ops status` to show without reading the report:
@@ -518,6 +532,23 @@ mod tests {
             marked_since: None,
             status: String::new(),
         }
+    }
+
+    #[test]
+    fn only_a_whole_scan_publishes_its_figures() {
+        let vars = ops_shared::Vars::from_pairs([
+            ("REPORT_TOPIC_ARN", "arn:aws:sns:us-east-1:1:reports"),
+            ("CLEANUP_REGIONS", "us-east-1,eu-west-1"),
+        ]);
+        let config = Config::from_vars(&vars).unwrap();
+        let input = |event: serde_json::Value| config.input(&event).unwrap();
+        let scheduled = input(serde_json::json!({"detail-type": "Scheduled Event"}));
+        assert!(whole_scan(&config, &scheduled, false));
+        assert!(!whole_scan(&config, &scheduled, true), "a region failed");
+        let one_region = input(serde_json::json!({"regions": ["us-east-1"]}));
+        assert!(!whole_scan(&config, &one_region, false));
+        let fewer_rules = input(serde_json::json!({"rules": {"secret-unused": {"enabled": false}}}));
+        assert!(!whole_scan(&config, &fewer_rules, false));
     }
 
     #[test]
