@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat, StateValue};
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StateValue};
 use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{DateTime, Utc};
 
@@ -16,6 +16,26 @@ fn time(t: Option<&SmithyTime>) -> Option<DateTime<Utc>> {
 
 fn message<E: std::error::Error + 'static>(e: E) -> String {
     ops_shared::error::chain(&e)
+}
+
+/// One `Maximum` series of the `OpsLambdas` namespace.
+fn maximum(id: String, metric: &str, dimensions: &[(&str, &str)], period: i32) -> MetricDataQuery {
+    let mut m = Metric::builder()
+        .namespace(ops_shared::METRICS_NAMESPACE)
+        .metric_name(metric);
+    for (name, value) in dimensions {
+        m = m.dimensions(Dimension::builder().name(*name).value(*value).build());
+    }
+    MetricDataQuery::builder()
+        .id(id)
+        .metric_stat(
+            MetricStat::builder()
+                .metric(m.build())
+                .period(period)
+                .stat("Maximum")
+                .build(),
+        )
+        .build()
 }
 
 /// Every alarm under the health-checker's prefix, with its latest `CheckLatencyMs`.
@@ -32,8 +52,13 @@ pub async fn checks(cw: &aws_sdk_cloudwatch::Client, prefix: &str) -> Result<Vec
         // Only the checker's own alarms: the stack's alarms about the checker itself
         // (`<stack>-health-checker-errors`, ...) share the default prefix.
         for a in page.metric_alarms().iter().filter(|a| {
-            a.namespace() == Some(ops_shared::METRICS_NAMESPACE)
-                && matches!(a.metric_name(), Some("CheckHealthy" | "ChecksUnhealthy"))
+            health_checker::alarms::is_check_alarm(
+                a.namespace().unwrap_or_default(),
+                a.metric_name().unwrap_or_default(),
+                a.dimensions()
+                    .iter()
+                    .map(|d| (d.name().unwrap_or_default(), d.value().unwrap_or_default())),
+            )
         }) {
             let name = a.alarm_name().unwrap_or_default();
             let (kind, group) = kind_and_group(a.alarm_description().unwrap_or_default());
@@ -70,33 +95,12 @@ async fn latencies(
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                MetricDataQuery::builder()
-                    .id(format!("c{i}"))
-                    .metric_stat(
-                        MetricStat::builder()
-                            .metric(
-                                Metric::builder()
-                                    .namespace(ops_shared::METRICS_NAMESPACE)
-                                    .metric_name("CheckLatencyMs")
-                                    .dimensions(
-                                        aws_sdk_cloudwatch::types::Dimension::builder()
-                                            .name("Check")
-                                            .value(&r.name)
-                                            .build(),
-                                    )
-                                    .dimensions(
-                                        aws_sdk_cloudwatch::types::Dimension::builder()
-                                            .name("Function")
-                                            .value("health-checker")
-                                            .build(),
-                                    )
-                                    .build(),
-                            )
-                            .period(60)
-                            .stat("Maximum")
-                            .build(),
-                    )
-                    .build()
+                maximum(
+                    format!("c{i}"),
+                    "CheckLatencyMs",
+                    &[("Check", &r.name), ("Function", "health-checker")],
+                    60,
+                )
             })
             .collect();
         let answer = cw
@@ -148,33 +152,9 @@ pub async fn cleanup(cw: &aws_sdk_cloudwatch::Client) -> Result<Cleanup, String>
     let queries = series
         .iter()
         .map(|(id, metric, rule)| {
-            let mut m = Metric::builder()
-                .namespace(ops_shared::METRICS_NAMESPACE)
-                .metric_name(*metric)
-                .dimensions(
-                    aws_sdk_cloudwatch::types::Dimension::builder()
-                        .name(function.0)
-                        .value(function.1)
-                        .build(),
-                );
-            if let Some(rule) = rule {
-                m = m.dimensions(
-                    aws_sdk_cloudwatch::types::Dimension::builder()
-                        .name("Rule")
-                        .value(*rule)
-                        .build(),
-                );
-            }
-            MetricDataQuery::builder()
-                .id(id)
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(m.build())
-                        .period(3600)
-                        .stat("Maximum")
-                        .build(),
-                )
-                .build()
+            let mut dimensions = vec![function];
+            dimensions.extend(rule.map(|r| ("Rule", r)));
+            maximum(id.clone(), metric, &dimensions, 3600)
         })
         .collect();
     let answer = cw

@@ -8,6 +8,7 @@
 //! - [`notifier`]: the `Notifier` port and its SNS adapter (subject and size limits enforced).
 //! - [`metrics`]: the `MetricSink` port and its batching CloudWatch adapter.
 //! - [`redact`]: the registry of secret values that must never reach a log line or an error.
+//! - [`tls`]: a certificate verifier that checks signatures only (`sslmode=require`, `verify_tls: false`).
 
 pub mod aws;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod logging;
 pub mod metrics;
 pub mod notifier;
 pub mod redact;
+pub mod tls;
 
 pub use config::{parse_duration, Vars};
 pub use error::{diagnostic, Retryable, SharedError};

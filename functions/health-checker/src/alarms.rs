@@ -125,12 +125,11 @@ impl AlarmSpec {
 
     /// One of this function's own: a check's or a group's alarm on its metric.
     pub fn is_managed(&self) -> bool {
-        self.namespace == ops_shared::METRICS_NAMESPACE
-            && matches!(self.metric.as_str(), "CheckHealthy" | "ChecksUnhealthy")
-            && self
-                .dimensions
-                .iter()
-                .any(|(k, v)| k == "Function" && v == crate::config::FUNCTION)
+        is_check_alarm(
+            &self.namespace,
+            &self.metric,
+            self.dimensions.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )
     }
 
     /// The check's kind and group, in the description and as tags.
@@ -153,6 +152,19 @@ impl AlarmSpec {
         };
         bare(self) != bare(other)
     }
+}
+
+/// Whether an alarm on this metric is a check's or a group's, the checker's own: the one rule for
+/// this function and for tools (`ops status`) that read its alarms. Anything else under the prefix
+/// (the stack's `<stack>-health-checker-heartbeat`, under the default one) is not.
+pub fn is_check_alarm<'a>(
+    namespace: &str,
+    metric: &str,
+    mut dimensions: impl Iterator<Item = (&'a str, &'a str)>,
+) -> bool {
+    namespace == ops_shared::METRICS_NAMESPACE
+        && matches!(metric, "CheckHealthy" | "ChecksUnhealthy")
+        && dimensions.any(|(k, v)| k == "Function" && v == crate::config::FUNCTION)
 }
 
 /// An alarm under the prefix as CloudWatch holds it, with whether it is OK now.
@@ -248,13 +260,19 @@ pub trait AlarmStore: Send + Sync {
     async fn delete(&self, names: &[String]) -> Result<(), HealthError>;
 }
 
-/// What applying a plan did; what did not fit waits for the next run.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What applying a plan did (the `alarms` of a configured run's result); what did not fit waits
+/// for the next run.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Applied {
     pub created: Vec<String>,
     pub updated: Vec<String>,
     pub deleted: Vec<String>,
+    /// Alarms of removed checks that were not OK: their ALARM action taken away and set to OK (so
+    /// their incidents resolve); a later run deletes them.
     pub retired: Vec<String>,
+    /// Alarms of removed checks that the per-run deletion cap leaves for the next runs (the plan's
+    /// `waiting`; `apply` leaves it at 0).
+    pub waiting: usize,
     /// Writes left for the next run: CloudWatch throttled them past the SDK's retries, or the
     /// run's time ran out.
     pub deferred: usize,

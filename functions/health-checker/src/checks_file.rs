@@ -126,49 +126,36 @@ impl ChecksFile {
         });
         match read {
             Ok(Read::Unchanged) => match cached.as_ref() {
-                Some(c) => Ok((
-                    c.checks.clone(),
-                    ListRead {
-                        object: self.url.to_string(),
-                        etag: c.etag.clone(),
-                        read: false,
-                    },
-                )),
+                Some(c) => Ok(self.cached_list(c)),
                 None => Err(fail("was answered 304 Not Modified to a first read".into(), true)),
             },
             Ok(Read::Changed { body, etag }) => {
                 let checks = Arc::new(parse(&body, self.url.yaml).map_err(|p| fail(p, false))?);
                 tracing::info!(object = %self.url, %etag, checks = checks.len(), "check list read");
-                let read = ListRead {
-                    object: self.url.to_string(),
-                    etag: etag.clone(),
-                    read: true,
-                };
-                *cached = Some(Cached {
-                    etag,
-                    checks: checks.clone(),
-                });
+                let (checks, mut read) = self.cached_list(cached.insert(Cached { etag, checks }));
+                read.read = true;
                 Ok((checks, read))
             }
             Err((reason, retryable)) => Err(fail(format!("could not be read: {reason}"), retryable)),
         }
     }
-}
 
-impl ChecksFile {
     /// The list last read, when a new read failed: its checks keep running (and their alarms keep
     /// their data) while the file is fixed; the run changes no alarm and still fails.
     pub async fn last_good(&self) -> Option<(Arc<Vec<Value>>, ListRead)> {
-        self.cached.lock().await.as_ref().map(|c| {
-            (
-                c.checks.clone(),
-                ListRead {
-                    object: self.url.to_string(),
-                    etag: c.etag.clone(),
-                    read: false,
-                },
-            )
-        })
+        self.cached.lock().await.as_ref().map(|c| self.cached_list(c))
+    }
+
+    /// The cached list, and which version it is (not read this run).
+    fn cached_list(&self, c: &Cached) -> (Arc<Vec<Value>>, ListRead) {
+        (
+            c.checks.clone(),
+            ListRead {
+                object: self.url.to_string(),
+                etag: c.etag.clone(),
+                read: false,
+            },
+        )
     }
 }
 

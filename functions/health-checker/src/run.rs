@@ -46,19 +46,8 @@ pub struct CheckReport {
     pub outcome: Outcome,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct AlarmChanges {
-    pub created: Vec<String>,
-    pub updated: Vec<String>,
-    pub deleted: Vec<String>,
-    /// Alarms of removed checks that were not OK: their ALARM action taken away and set to OK (so
-    /// their incidents resolve); a later run deletes them.
-    pub retired: Vec<String>,
-    /// Alarms of removed checks that the per-run deletion cap leaves for the next runs.
-    pub waiting: usize,
-    /// Alarm writes left for the next run: throttled past the SDK's retries, or out of time.
-    pub deferred: usize,
-}
+/// What a configured run did to the alarms.
+pub type AlarmChanges = alarms::Applied;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -401,12 +390,8 @@ async fn reconcile(
         );
     }
     Ok(AlarmChanges {
-        created: applied.created,
-        updated: applied.updated,
-        deleted: applied.deleted,
-        retired: applied.retired,
         waiting: plan.waiting,
-        deferred: applied.deferred,
+        ..applied
     })
 }
 

@@ -10,11 +10,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use ops_shared::tls::SignaturesOnly;
 use postgres_protocol::password::{md5, scram_sha_256};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{ClientConfig, RootCertStore};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 use tokio_postgres::config::SslMode as PgSslMode;
@@ -90,7 +89,7 @@ impl Postgres {
         let mut unverified = client_config(RootCertStore::empty())?;
         unverified
             .dangerous()
-            .set_certificate_verifier(Arc::new(EncryptOnly(provider())));
+            .set_certificate_verifier(Arc::new(SignaturesOnly(provider())));
         Ok(Self {
             verified,
             rds: OnceLock::new(),
@@ -339,45 +338,6 @@ fn db_error(e: &tokio_postgres::Error) -> DbError {
     let reason = ops_shared::error::chain(e);
     let certificate = reason.contains("certificate") || reason.contains("InvalidCertificate");
     DbError::other(reason, !certificate)
-}
-
-/// `sslmode=require`: encrypt, and check the handshake's signatures, but not who signed the certificate.
-#[derive(Debug)]
-struct EncryptOnly(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]

@@ -11,10 +11,9 @@ use hyper::header::{
 };
 use hyper::{Method, Request, Response};
 use hyper_util::rt::TokioIo;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use ops_shared::tls::SignaturesOnly;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{ClientConfig, RootCertStore};
 use serde_json::Value;
 
 use crate::checks::{HttpCheck, JsonCondition, JsonExpect};
@@ -54,7 +53,7 @@ impl HttpClients {
             .map(|b| {
                 alpn(
                     b.dangerous()
-                        .with_custom_certificate_verifier(Arc::new(AcceptAny(provider())))
+                        .with_custom_certificate_verifier(Arc::new(SignaturesOnly(provider())))
                         .with_no_client_auth(),
                 )
             })
@@ -338,46 +337,6 @@ pub async fn probe(clients: &HttpClients, check: &HttpCheck) -> Outcome {
         }
     }
     judged(Outcome::healthy(latency, format!("HTTP {status}")))
-}
-
-/// `verify_tls: false`: any certificate is taken, but the handshake's signatures are still checked
-/// (the server holds the key of the certificate it sent).
-#[derive(Debug)]
-struct AcceptAny(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 /// Checks one JSONPath condition against a document.

@@ -45,27 +45,18 @@ impl TlsProbe {
             Ok(c) => c,
             Err(e) => return Outcome::unhealthy(started.elapsed(), format!("TLS setup failed: {e}")),
         };
-        let Ok(server_name) = ServerName::try_from(host.to_string()) else {
+        // Refused before any connection is made.
+        if ServerName::try_from(host.to_string()).is_err() {
             return Outcome::unhealthy(started.elapsed(), format!("{host} is not a valid server name"));
-        };
+        }
         let mut phases = Phases::default();
         let stream = match connect::tcp(host, port, &mut phases).await {
             Ok(s) => s,
             Err(reason) => return Outcome::unhealthy(started.elapsed(), reason).with_phases(phases),
         };
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-        let handshake = Instant::now();
-        let tls = connector.connect(server_name, stream).await;
-        phases.tls_ms = Some(handshake.elapsed());
-        let tls = match tls {
+        let tls = match connect::tls(stream, host, port, Arc::new(config), &mut phases).await {
             Ok(t) => t,
-            Err(e) => {
-                return Outcome::unhealthy(
-                    started.elapsed(),
-                    format!("TLS handshake with {host}:{port} failed: {e}"),
-                )
-                .with_phases(phases)
-            }
+            Err(reason) => return Outcome::unhealthy(started.elapsed(), reason).with_phases(phases),
         };
         let latency = started.elapsed();
         let earliest = tls
