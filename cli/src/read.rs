@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StateValue};
+use aws_sdk_cloudwatch::types::StateValue;
 use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{DateTime, Utc};
+use ops_shared::metrics::maximum_query as maximum;
 
 use crate::status::{kind_and_group, AlarmRow, CheckRow, Cleanup, CleanupRule, SecretRow};
 
@@ -16,26 +17,6 @@ fn time(t: Option<&SmithyTime>) -> Option<DateTime<Utc>> {
 
 fn message<E: std::error::Error + 'static>(e: E) -> String {
     ops_shared::error::chain(&e)
-}
-
-/// One `Maximum` series of the `OpsLambdas` namespace.
-fn maximum(id: String, metric: &str, dimensions: &[(&str, &str)], period: i32) -> MetricDataQuery {
-    let mut m = Metric::builder()
-        .namespace(ops_shared::METRICS_NAMESPACE)
-        .metric_name(metric);
-    for (name, value) in dimensions {
-        m = m.dimensions(Dimension::builder().name(*name).value(*value).build());
-    }
-    MetricDataQuery::builder()
-        .id(id)
-        .metric_stat(
-            MetricStat::builder()
-                .metric(m.build())
-                .period(period)
-                .stat("Maximum")
-                .build(),
-        )
-        .build()
 }
 
 /// Every alarm under the health-checker's prefix, with its latest `CheckLatencyMs`.

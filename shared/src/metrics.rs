@@ -7,7 +7,7 @@
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+use aws_sdk_cloudwatch::types::{Dimension, MetricDataQuery, MetricDatum, MetricStat, StandardUnit};
 
 use crate::error::{sdk_message, sdk_retryable, SharedError};
 
@@ -209,6 +209,26 @@ fn standard_unit(unit: Unit) -> StandardUnit {
         Unit::Percent => StandardUnit::Percent,
         Unit::Bytes => StandardUnit::Bytes,
     }
+}
+
+/// A GetMetricData query for the `Maximum` of one of our metrics (namespace `OpsLambdas`).
+pub fn maximum_query(id: String, metric: &str, dimensions: &[(&str, &str)], period: i32) -> MetricDataQuery {
+    let mut m = aws_sdk_cloudwatch::types::Metric::builder()
+        .namespace(crate::METRICS_NAMESPACE)
+        .metric_name(metric);
+    for (name, value) in dimensions {
+        m = m.dimensions(Dimension::builder().name(*name).value(*value).build());
+    }
+    MetricDataQuery::builder()
+        .id(id)
+        .metric_stat(
+            MetricStat::builder()
+                .metric(m.build())
+                .period(period)
+                .stat("Maximum")
+                .build(),
+        )
+        .build()
 }
 
 #[cfg(test)]

@@ -225,7 +225,17 @@ pub async fn start_rotation(
 
 /// Queues one Cost Explorer answer in moto (`ResultsByTime` days) for the next distinct request.
 pub async fn inject_costs(stack: &Stack, days: Vec<Value>) {
-    let body = serde_json::json!({"account_id": "123456789012", "results": [{"ResultsByTime": days, "GroupDefinitions": [], "DimensionValueAttributes": []}]});
+    inject_cost_results(stack, vec![days]).await
+}
+
+/// Queues one GetCostAndUsage result per list of `ResultsByTime`: moto answers each new request
+/// with the next, in order.
+pub async fn inject_cost_results(stack: &Stack, results: Vec<Vec<Value>>) {
+    let results: Vec<Value> = results
+        .into_iter()
+        .map(|days| serde_json::json!({"ResultsByTime": days, "GroupDefinitions": [], "DimensionValueAttributes": []}))
+        .collect();
+    let body = serde_json::json!({"account_id": "123456789012", "results": results});
     let resp = reqwest::Client::new()
         .post(format!(
             "{}/moto-api/static/ce/cost-and-usage-results",

@@ -10,6 +10,23 @@ use serde_json::{json, Value};
 
 static COST_EXPLORER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The function's clients, signing with `key` so the proxy's answers and faults for it apply.
+async fn deps(stack: &Stack, key: &str, topic: &str) -> cost_reporter::Deps {
+    deps_reading(stack, key, topic, "cleanup-scanner").await
+}
+
+/// The same, reading the cleanup figures `scanner` published.
+async fn deps_reading(stack: &Stack, key: &str, topic: &str, scanner: &str) -> cost_reporter::Deps {
+    let signed = ops_tests::faults::signed_with(&stack.aws().await, key);
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&signed);
+    cost_reporter::Deps {
+        source: cost_reporter::costexplorer::CostExplorer::new(aws_sdk_costexplorer::Client::new(&signed)),
+        cleanup: cost_reporter::cleanup_figures::CloudWatchCleanup::new(cloudwatch.clone(), scanner),
+        notifier: ops_shared::SnsNotifier::new(aws_sdk_sns::Client::new(&signed), topic),
+        metrics: ops_shared::CloudWatchSink::new(cloudwatch, ops_shared::METRICS_NAMESPACE, "cost-reporter"),
+    }
+}
+
 /// `days` days up to yesterday; each day costs `ec2(i)` for EC2 and 5 for S3; the last is estimated.
 fn series(days: i64, ec2: impl Fn(i64) -> f64, tag: bool) -> Vec<Value> {
     let today = Utc::now().date_naive();
@@ -58,11 +75,13 @@ async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_ea
     let _turn = COST_EXPLORER.lock().await;
     let stack = Stack::get();
     let topic = stack.topic("reports").await;
+    let key = ops_tests::faults::access_key();
     let f = Function::start(
         "cost-reporter",
         &[
             ("REPORT_TOPIC_ARN", topic.as_str()),
             ("COST_BUDGET_MONTHLY", "100"),
+            ("AWS_ACCESS_KEY_ID", key.as_str()),
         ],
     );
     let yesterday = (Utc::now().date_naive() - Duration::days(1)).to_string();
@@ -97,8 +116,14 @@ async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_ea
     );
     let report = &daily["report"];
     assert_eq!(
-        report["requests"], 2,
-        "one GetCostAndUsage and one forecast attempt: {report}"
+        report["requests"], 3,
+        "the daily costs, the trailing year and one forecast attempt, on any day of the month: {report}"
+    );
+    let calls = stack.faults().calls(&key).await;
+    assert_eq!(
+        calls.get("ce:GetCostAndUsage"),
+        Some(&2),
+        "the count the report states is what reached Cost Explorer: {calls:?}"
     );
     assert_eq!(
         report["forecast"]["method"], "run_rate",
@@ -112,7 +137,7 @@ async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_ea
     let text = daily["text"].as_str().unwrap();
     assert!(text.contains("run-rate projection"), "{text}");
     assert!(
-        text.contains("This report made 2 Cost Explorer request(s), $0.02"),
+        text.contains("This report made 3 Cost Explorer request(s), $0.03"),
         "{text}"
     );
     let sent = published(&stack, &topic).await;
@@ -217,33 +242,17 @@ async fn the_forecast_is_asked_on_the_actuals_basis() {
         topic.as_str(),
     )]))
     .unwrap();
-    let signed = ops_tests::faults::signed_with(&stack.aws().await, &key);
-    let deps = cost_reporter::Deps {
-        source: cost_reporter::costexplorer::CostExplorer::new(aws_sdk_costexplorer::Client::new(&signed)),
-        notifier: ops_shared::SnsNotifier::new(aws_sdk_sns::Client::new(&signed), &topic),
-        metrics: ops_shared::CloudWatchSink::new(
-            aws_sdk_cloudwatch::Client::new(&signed),
-            ops_shared::METRICS_NAMESPACE,
-            "cost-reporter",
-        ),
-    };
+    let deps = deps(&stack, &key, &topic).await;
     ops_tests::inject_costs(&stack, series(60, |_| 20.0, false)).await;
     let mid_month = chrono::NaiveDate::from_ymd_opt(2026, 11, 15).unwrap();
     let marker = unique("NoSuchRecordType");
     let event = json!({"period": "daily", "exclude_record_types": ["Credit", "Refund", marker]});
-    let out = cost_reporter::report(
-        &deps.source,
-        &deps.notifier,
-        &deps.metrics,
-        &config,
-        &event,
-        mid_month,
-    )
-    .await
-    .unwrap();
+    let out = cost_reporter::report(&deps.ports(), &config, &event, mid_month)
+        .await
+        .unwrap();
     assert_eq!(
         out.report.forecast.method,
-        cost_reporter::analysis::ForecastMethod::CostExplorer,
+        cost_reporter::forecast::ForecastMethod::CostExplorer,
         "{:?}",
         out.report.forecast
     );
@@ -259,5 +268,335 @@ async fn the_forecast_is_asked_on_the_actuals_basis() {
         body["Filter"]["Not"]["Dimensions"]["Values"],
         json!(["Credit", "Refund", marker]),
         "{body}"
+    );
+}
+
+fn day_result(day: chrono::NaiveDate, groups: Vec<(Vec<String>, f64)>) -> Value {
+    json!({
+        "TimePeriod": {"Start": day.to_string(), "End": (day + Duration::days(1)).to_string()},
+        "Total": {},
+        "Groups": groups.iter().map(|(keys, amount)| json!({
+            "Keys": keys, "Metrics": {"UnblendedCost": {"Amount": format!("{amount:.2}"), "Unit": "USD"}}
+        })).collect::<Vec<_>>(),
+        "Estimated": false
+    })
+}
+
+/// AWS's documented answers for the operations moto lacks (Cost Explorer API Reference, the
+/// Response Syntax of each), for requests signed with `key`.
+async fn answer_recommendations(stack: &Stack, key: &str, today: chrono::NaiveDate) {
+    let faults = stack.faults();
+    let mut months = Vec::new();
+    let mut start = today;
+    for i in 0..12 {
+        let end = cost_reporter::request::next_month(start);
+        let mean = if i == 0 { 16.0 * 72.0 } else { 2200.0 };
+        months.push(
+            json!({"TimePeriod": {"Start": start.to_string(), "End": end.to_string()},
+                           "MeanValue": format!("{mean:.2}"),
+                           "PredictionIntervalLowerBound": "0", "PredictionIntervalUpperBound": "0"}),
+        );
+        start = end;
+    }
+    for (operation, body) in [
+        (
+            "ce:GetCostForecast",
+            json!({"Total": {"Amount": "25352.00", "Unit": "USD"}, "ForecastResultsByTime": months}),
+        ),
+        (
+            "ce:GetSavingsPlansPurchaseRecommendation",
+            json!({
+            "Metadata": {"RecommendationId": "sp-1", "GenerationTimestamp": "2026-11-14T00:00:00Z", "LookbackPeriodInDays": "THIRTY_DAYS"},
+            "SavingsPlansPurchaseRecommendation": {
+                "AccountScope": "PAYER", "SavingsPlansType": "COMPUTE_SP", "TermInYears": "ONE_YEAR",
+                "PaymentOption": "NO_UPFRONT", "LookbackPeriodInDays": "THIRTY_DAYS",
+                "SavingsPlansPurchaseRecommendationDetails": [],
+                "SavingsPlansPurchaseRecommendationSummary": {
+                    "EstimatedMonthlySavingsAmount": "112.40", "HourlyCommitmentToPurchase": "0.85",
+                    "CurrencyCode": "USD", "EstimatedSavingsPercentage": "18.2", "TotalRecommendationCount": "1"}}}),
+        ),
+        (
+            "ce:GetReservationPurchaseRecommendation",
+            json!({
+            "Metadata": {"RecommendationId": "ri-1", "GenerationTimestamp": "2026-11-14T00:00:00Z"},
+            "Recommendations": [{
+                "AccountScope": "PAYER", "LookbackPeriodInDays": "THIRTY_DAYS", "TermInYears": "ONE_YEAR",
+                "PaymentOption": "NO_UPFRONT",
+                "RecommendationDetails": [{
+                    "AccountId": "123456789012",
+                    "InstanceDetails": {"RDSInstanceDetails": {"InstanceType": "db.r6g.large", "DatabaseEngine": "PostgreSQL", "Region": "US East (N. Virginia)"}},
+                    "RecommendedNumberOfInstancesToPurchase": "2",
+                    "EstimatedMonthlySavingsAmount": "96.50", "CurrencyCode": "USD"}],
+                "RecommendationSummary": {"TotalEstimatedMonthlySavingsAmount": "96.50", "CurrencyCode": "USD"}}]}),
+        ),
+        (
+            "ce:GetRightsizingRecommendation",
+            json!({
+            "Metadata": {"RecommendationId": "rs-1", "GenerationTimestamp": "2026-11-14T00:00:00Z", "LookbackPeriodInDays": "FOURTEEN_DAYS"},
+            "Summary": {"TotalRecommendationCount": "2", "EstimatedTotalMonthlySavingsAmount": "210.16", "SavingsCurrencyCode": "USD"},
+            "RightsizingRecommendations": [
+                {"AccountId": "123456789012", "RightsizingType": "MODIFY",
+                 "CurrentInstance": {"ResourceId": "i-0abc", "InstanceName": "api", "MonthlyCost": "280.32", "CurrencyCode": "USD",
+                                     "ResourceDetails": {"EC2ResourceDetails": {"InstanceType": "m5.2xlarge"}}},
+                 "ModifyRecommendationDetail": {"TargetInstances": [
+                     {"EstimatedMonthlySavings": "140.16", "CurrencyCode": "USD", "DefaultTargetInstance": true,
+                      "ResourceDetails": {"EC2ResourceDetails": {"InstanceType": "m5.xlarge"}}}]}},
+                {"AccountId": "123456789012", "RightsizingType": "TERMINATE",
+                 "CurrentInstance": {"ResourceId": "i-0def", "MonthlyCost": "70.00", "CurrencyCode": "USD",
+                                     "ResourceDetails": {"EC2ResourceDetails": {"InstanceType": "t3.large"}}},
+                 "TerminateRecommendationDetail": {"EstimatedMonthlySavings": "70.00", "CurrencyCode": "USD"}}],
+            "Configuration": {"RecommendationTarget": "SAME_INSTANCE_FAMILY", "BenefitsConsidered": true}}),
+        ),
+    ] {
+        faults
+            .answer(json!({"operation": operation, "access_key": key, "body": body}))
+            .await;
+    }
+}
+
+/// Queues a month and a half of costs by service, the same by environment and service (prod,
+/// staging, dev and untagged), and twelve months of $2,000 for the trailing year, in the order the
+/// report asks for them.
+async fn inject_environment_costs(stack: &Stack, today: chrono::NaiveDate) {
+    let days: Vec<chrono::NaiveDate> = (today - Duration::days(45))
+        .iter_days()
+        .take_while(|d| *d < today)
+        .collect();
+    let keys = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let ec2 = "Amazon Elastic Compute Cloud - Compute";
+    let rds = "Amazon Relational Database Service";
+    let by_service = days
+        .iter()
+        .map(|d| day_result(*d, vec![(keys(&[ec2]), 60.0), (keys(&[rds]), 12.0)]))
+        .collect();
+    let by_environment = days
+        .iter()
+        .map(|d| {
+            day_result(
+                *d,
+                vec![
+                    (keys(&["Environment$prod", ec2]), 40.0),
+                    (keys(&["Environment$prod", rds]), 12.0),
+                    (keys(&["Environment$staging", ec2]), 10.0),
+                    (keys(&["Environment$dev", ec2]), 6.0),
+                    (keys(&["Environment$", ec2]), 4.0),
+                ],
+            )
+        })
+        .collect();
+    let year = cost_reporter::request::trailing_year(today);
+    let mut trailing = Vec::new();
+    let mut start = year.start;
+    while start < year.end {
+        let end = cost_reporter::request::next_month(start);
+        trailing.push(json!({"TimePeriod": {"Start": start.to_string(), "End": end.to_string()},
+                             "Total": {"UnblendedCost": {"Amount": "2000.00", "Unit": "USD"}}, "Groups": [], "Estimated": false}));
+        start = end;
+    }
+    ops_tests::inject_cost_results(stack, vec![by_service, by_environment, trailing]).await;
+}
+
+/// What a cleanup-scanner publishes after a whole scan, under the function name `function` (a
+/// test's own: other tests publish the real scanner's figures into the same CloudWatch).
+async fn put_cleanup_figures(stack: &Stack, function: &str) {
+    let at = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
+    let point = |metric: &str, value: f64| {
+        aws_sdk_cloudwatch::types::MetricDatum::builder()
+            .metric_name(metric)
+            .value(value)
+            .timestamp(at)
+            .dimensions(
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name("Function")
+                    .value(function)
+                    .build(),
+            )
+            .build()
+    };
+    aws_sdk_cloudwatch::Client::new(&stack.aws().await)
+        .put_metric_data()
+        .namespace("OpsLambdas")
+        .metric_data(point("CleanupCandidates", 9.0))
+        .metric_data(point("CleanupMonthlySaving", 42.5))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Over the local stack on an injected 15th: a monthly report shows three environments and an
+/// untagged line with their budgets, the year ahead from the forecast and the trailing year, and
+/// recommendations of all four kinds, within its stated request budget; with the recommendation
+/// operations failing, it still publishes and says why.
+#[tokio::test]
+async fn a_monthly_report_has_environments_the_year_ahead_and_recommendations_of_every_kind() {
+    let _turn = COST_EXPLORER.lock().await;
+    let stack = Stack::get();
+    let topic = stack.topic("reports").await;
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 15).unwrap();
+    let config = cost_reporter::Config::from_vars(&ops_shared::Vars::from_pairs([
+        ("REPORT_TOPIC_ARN", topic.as_str()),
+        ("COST_ENVIRONMENTS", "TAG:Environment"),
+        ("COST_BUDGETS", r#"{"prod": 1500, "staging": 200}"#),
+    ]))
+    .unwrap();
+    let scanner = unique("cleanup-scanner");
+    put_cleanup_figures(&stack, &scanner).await;
+
+    let key = ops_tests::faults::access_key();
+    answer_recommendations(&stack, &key, today).await;
+    inject_environment_costs(&stack, today).await;
+    let ports = deps_reading(&stack, &key, &topic, &scanner).await;
+    let event = json!({"period": "monthly", "exclude_record_types": [unique("NoSuchRecordType")]});
+    let out = cost_reporter::report(&ports.ports(), &config, &event, today)
+        .await
+        .unwrap();
+    let report = serde_json::to_value(&out.report).unwrap();
+
+    let envs = report["environments"].as_array().unwrap();
+    let names: Vec<&str> = envs.iter().filter_map(|e| e["name"].as_str()).collect();
+    assert_eq!(names, vec!["prod", "staging", "dev", "(untagged)"], "{report}");
+    for env in envs {
+        for field in [
+            "month_to_date",
+            "forecast_month_end",
+            "annual_projection",
+            "budget",
+            "change_pct",
+        ] {
+            assert!(env.get(field).is_some(), "{field} is part of the contract: {env}");
+        }
+    }
+    assert_eq!(envs[0]["month_to_date"], 14.0 * 52.0);
+    assert_eq!(envs[0]["budget"]["monthly"], 1500.0);
+    assert_eq!(envs[3]["untagged"], true);
+    assert_eq!(
+        envs[0]["top_services"][0]["name"],
+        "Amazon Elastic Compute Cloud - Compute"
+    );
+    assert_eq!(envs[0]["daily"].as_array().unwrap().len(), 14);
+
+    let year = &report["annual_projection"];
+    assert_eq!(year["method"], "cost_explorer_forecast", "{year}");
+    assert_eq!(year["trailing_12_months"], 24_000.0);
+    let month_end = 14.0 * 72.0 + 16.0 * 72.0;
+    assert_eq!(report["forecast"]["month_end"], month_end);
+    assert_eq!(year["next_12_months"], month_end + 11.0 * 2200.0);
+
+    let advice = &report["recommendations"];
+    assert_eq!(advice["available"], true);
+    let kinds: std::collections::BTreeSet<&str> = advice["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["cleanup", "reservation", "rightsizing", "savings_plans"]
+            .into_iter()
+            .collect(),
+        "{advice}"
+    );
+    assert_eq!(
+        advice["items"].as_array().unwrap().len(),
+        5,
+        "two rightsizing actions and one of each other kind"
+    );
+    assert_eq!(advice["items"][0]["monthly_saving"], 140.16);
+    for field in ["kind", "action", "monthly_saving", "currency"] {
+        assert!(advice["items"][0].get(field).is_some(), "{field}");
+    }
+
+    // Daily costs, forecast, environments, trailing year, Savings Plans, RDS reservations (the only
+    // reserved service with spend), rightsizing: seven, what the footer states and the proxy saw.
+    assert_eq!(report["requests"], 7, "{report}");
+    let calls = stack.faults().calls(&key).await;
+    let ce: u64 = calls
+        .iter()
+        .filter(|(op, _)| op.starts_with("ce:"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(ce, 7, "{calls:?}");
+    assert_eq!(
+        calls.get("ce:GetReservationPurchaseRecommendation"),
+        Some(&1),
+        "{calls:?}"
+    );
+    for expected in [
+        "Environments by tag Environment",
+        "(untagged)",
+        "Year ahead",
+        "Last 12 months $24,000.00",
+        "Recommendations (estimated saving a month)",
+        "Resize the EC2 instance i-0abc (api) from m5.2xlarge to m5.xlarge",
+        "Reserve 2 x db.r6g.large (PostgreSQL)",
+        "Buy a Compute Savings Plan of $0.85 an hour",
+        "the cleanup-scanner reported",
+        "This report made 7 Cost Explorer request(s), $0.07",
+    ] {
+        assert!(out.text.contains(expected), "{expected}:\n{}", out.text);
+    }
+    assert_eq!(
+        published(&stack, &topic).await.last().map(|s| s.0.clone()),
+        Some(out.subject.clone())
+    );
+    let listed = aws_sdk_cloudwatch::Client::new(&stack.aws().await)
+        .list_metrics()
+        .namespace("OpsLambdas")
+        .metric_name("CostAnnualProjection")
+        .dimensions(
+            aws_sdk_cloudwatch::types::DimensionFilter::builder()
+                .name("Environment")
+                .value("prod")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !listed.metrics().is_empty(),
+        "per-environment figures reach CloudWatch"
+    );
+
+    // Every recommendation operation refused: the report still goes out, saying why for each.
+    let refused = ops_tests::faults::access_key();
+    answer_recommendations(&stack, &refused, today).await;
+    for op in [
+        "ce:GetSavingsPlansPurchaseRecommendation",
+        "ce:GetReservationPurchaseRecommendation",
+        "ce:GetRightsizingRecommendation",
+    ] {
+        stack
+            .faults()
+            .inject(json!({"operation": op, "error": "deny", "access_key": refused}))
+            .await;
+    }
+    inject_environment_costs(&stack, today).await;
+    let ports = deps_reading(&stack, &refused, &topic, &scanner).await;
+    let event = json!({"period": "monthly", "exclude_record_types": [unique("NoSuchRecordType")]});
+    let out = cost_reporter::report(&ports.ports(), &config, &event, today)
+        .await
+        .unwrap();
+    let advice = serde_json::to_value(&out.report.recommendations).unwrap();
+    assert_eq!(advice["unavailable"].as_array().unwrap().len(), 3, "{advice}");
+    assert_eq!(
+        advice["items"][0]["kind"], "cleanup",
+        "the scanner's figure still stands: {advice}"
+    );
+    for op in [
+        "GetSavingsPlansPurchaseRecommendation",
+        "GetReservationPurchaseRecommendation",
+        "GetRightsizingRecommendation",
+    ] {
+        assert!(
+            out.text.contains("unavailable: ") && out.text.contains(op),
+            "{op}:\n{}",
+            out.text
+        );
+    }
+    assert!(out.text.contains("AccessDenied"), "{}", out.text);
+    assert_eq!(
+        published(&stack, &topic).await.last().map(|s| s.0.clone()),
+        Some(out.subject)
     );
 }

@@ -109,7 +109,8 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 fn actions_in(text: &str, sdks: &HashMap<String, Operations>) -> BTreeSet<String> {
     let imported = Regex::new(r"use aws_sdk_(\w+)::Client;").unwrap();
     let imported = imported.captures(text).map(|c| c[1].to_string());
-    let typed = Regex::new(r"\b(\w+)\s*:\s*(?:aws_sdk_(\w+)::)?Client\b").unwrap();
+    // A field or a parameter, owned or borrowed (`client: &Client`).
+    let typed = Regex::new(r"\b(\w+)\s*:\s*&?\s*(?:aws_sdk_(\w+)::)?Client\b").unwrap();
     let built = Regex::new(r"let\s+(\w+)\s*=\s*aws_sdk_(\w+)::Client::new").unwrap();
     // One name can hold clients of different services in one file (`client` in two adapters);
     // a call is then the operation of whichever of them has it, and a name both have is refused.

@@ -1,11 +1,14 @@
-//! Every figure of the report, computed from one daily series. Pure: no I/O, no clock.
+//! Every figure of the report, computed from what was fetched. Pure: no I/O, no clock.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::config::ReportInput;
+use crate::environments::{self, EnvironmentLine};
+use crate::forecast::{self, AnnualProjection, Forecast, ForecastInput};
+use crate::recommendations::Recommendations;
 use crate::request::{Range, Windows};
 use crate::source::{Anomaly, Series};
 
@@ -23,16 +26,19 @@ pub struct GroupLine {
     pub change: f64,
     /// None when the previous cost was zero.
     pub change_pct: Option<f64>,
+    /// Daily cost over the sparkline's days.
+    pub daily: Vec<f64>,
 }
 
 impl GroupLine {
-    fn new(name: String, current: f64, previous: f64) -> Self {
+    fn new(name: String, current: f64, previous: f64, daily: Vec<f64>) -> Self {
         Self {
             name,
             current,
             previous,
             change: current - previous,
             change_pct: pct(current, previous),
+            daily,
         }
     }
 }
@@ -43,30 +49,24 @@ fn pct(current: f64, previous: f64) -> Option<f64> {
     (previous >= 0.005).then(|| 100.0 * (current - previous) / previous)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ForecastMethod {
-    CostExplorer,
-    RunRate,
-    MonthComplete,
-    Unavailable,
+/// The change of the per-day averages: like for like when the two ranges differ in length.
+pub fn per_day_pct(current: f64, current_range: Range, previous: f64, previous_range: Range) -> Option<f64> {
+    let (c, p) = (
+        current_range.days().max(1) as f64,
+        previous_range.days().max(1) as f64,
+    );
+    pct(current / c, previous / p)
 }
 
+/// The total as daily averages, when the current period and its comparison differ in length
+/// (a month against a shorter or longer one).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Forecast {
-    pub month_end: Option<f64>,
-    pub method: ForecastMethod,
-}
-
-/// What Cost Explorer's forecast call gave, before the analysis.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ForecastInput {
-    /// The forecast of the rest of the month.
-    Remaining(f64),
-    /// Not available: project the month's run rate instead.
-    Failed,
-    /// The report covers a whole month that has ended.
-    MonthComplete,
+pub struct PerDay {
+    pub current_days: i64,
+    pub comparison_days: i64,
+    pub current: f64,
+    pub previous: f64,
+    pub change_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -77,16 +77,52 @@ pub struct Budget {
     pub forecast_over: bool,
 }
 
+impl Budget {
+    pub fn new(monthly: f64, month_to_date: f64, forecast: Option<f64>) -> Self {
+        Self {
+            monthly,
+            month_to_date_pct: 100.0 * month_to_date / monthly,
+            forecast_pct: forecast.map(|f| 100.0 * f / monthly),
+            forecast_over: forecast.is_some_and(|f| f > monthly),
+        }
+    }
+}
+
+/// What the report's requests gave, before the analysis.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub series: Series,
+    pub forecast: ForecastInput,
+    /// The twelve whole months before this one, when asked for.
+    pub trailing: Option<(Range, f64)>,
+    pub environments: Option<(environments::Environments, crate::source::EnvironmentSeries)>,
+    pub anomalies: Vec<Anomaly>,
+    pub requests: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Analysis {
     pub input: ReportInput,
     pub windows: Windows,
     pub currency: String,
     pub total: GroupLine,
+    /// Set when the period and its comparison differ in length.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_day: Option<PerDay>,
+    /// Daily reports: the total against the same weekday a week before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub week_ago: Option<GroupLine>,
     pub last_day: Option<(NaiveDate, f64)>,
     pub month_to_date: f64,
     pub forecast: Forecast,
+    pub annual_projection: AnnualProjection,
     pub budget: Option<Budget>,
+    /// What defines an environment, when configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environments_by: Option<environments::Dimension>,
+    pub environments: Vec<EnvironmentLine>,
+    /// Weekly and monthly reports only.
+    pub recommendations: Option<Recommendations>,
     /// The top groups by current cost, then "Other" when the tail was folded.
     pub groups: Vec<GroupLine>,
     pub folded_groups: usize,
@@ -98,6 +134,8 @@ pub struct Analysis {
     /// Why anomalies could not be read, when a monitor is set and reading failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anomalies_unread: Option<String>,
+    /// Other parts that could not be read (environments, the trailing year), and why.
+    pub unread: Vec<(String, String)>,
     pub requests: usize,
     pub request_cost: f64,
 }
@@ -112,16 +150,46 @@ fn sum_in(series: &Series, range: Range) -> HashMap<&str, f64> {
     out
 }
 
-pub fn analyse(
-    input: &ReportInput,
-    windows: &Windows,
-    series: &Series,
-    forecast: ForecastInput,
-    anomalies: Vec<Anomaly>,
-    requests: usize,
-) -> Analysis {
+/// Each group's daily cost over the sparkline's days.
+fn daily_by_group(series: &Series, range: Range) -> HashMap<&str, BTreeMap<NaiveDate, f64>> {
+    let mut out: HashMap<&str, BTreeMap<NaiveDate, f64>> = HashMap::new();
+    for day in series.days.iter().filter(|d| range.contains(d.date)) {
+        for (name, cost) in &day.groups {
+            *out.entry(name.as_str())
+                .or_default()
+                .entry(day.date)
+                .or_insert(0.0) += cost;
+        }
+    }
+    out
+}
+
+fn add(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(x, y)| x + y).collect()
+}
+
+fn total_line(name: &str, series: &Series, current: Range, previous: Range, spark: Range) -> GroupLine {
+    let sum = |r: Range| sum_in(series, r).values().sum::<f64>();
+    let daily: BTreeMap<NaiveDate, f64> = series
+        .days
+        .iter()
+        .filter(|d| spark.contains(d.date))
+        .map(|d| (d.date, d.total()))
+        .collect();
+    GroupLine::new(
+        name.into(),
+        sum(current),
+        sum(previous),
+        environments::daily(&daily, spark),
+    )
+}
+
+pub fn analyse(input: &ReportInput, windows: &Windows, fetched: &Fetched) -> Analysis {
+    let series = &fetched.series;
     let current = sum_in(series, windows.current);
     let previous = sum_in(series, windows.comparison);
+    let daily = daily_by_group(series, windows.spark);
+    let empty = BTreeMap::new();
     let mut lines: Vec<GroupLine> = current
         .keys()
         .chain(previous.keys())
@@ -132,6 +200,7 @@ pub fn analyse(
                 name.to_string(),
                 current.get(name).copied().unwrap_or(0.0),
                 previous.get(name).copied().unwrap_or(0.0),
+                environments::daily(daily.get(name).unwrap_or(&empty), windows.spark),
             )
         })
         .collect();
@@ -141,11 +210,29 @@ pub fn analyse(
             .then(b.previous.total_cmp(&a.previous))
             .then(a.name.cmp(&b.name))
     });
-    let total = GroupLine::new(
-        "Total".into(),
-        lines.iter().map(|l| l.current).sum(),
-        lines.iter().map(|l| l.previous).sum(),
+    let total = total_line(
+        "Total",
+        series,
+        windows.current,
+        windows.comparison,
+        windows.spark,
     );
+    let per_day = (windows.current.days() != windows.comparison.days()).then(|| PerDay {
+        current_days: windows.current.days(),
+        comparison_days: windows.comparison.days(),
+        current: total.current / windows.current.days().max(1) as f64,
+        previous: total.previous / windows.comparison.days().max(1) as f64,
+        change_pct: per_day_pct(total.current, windows.current, total.previous, windows.comparison),
+    });
+    let week_ago = windows.week_ago.map(|w| {
+        total_line(
+            "Same weekday a week before",
+            series,
+            windows.current,
+            w,
+            windows.spark,
+        )
+    });
 
     let mut movers_up: Vec<GroupLine> = lines.iter().filter(|l| l.change >= MOVER_MIN).cloned().collect();
     movers_up.sort_by(|a, b| b.change.total_cmp(&a.change));
@@ -157,10 +244,17 @@ pub fn analyse(
     let folded_groups = lines.len().saturating_sub(input.top);
     let tail = lines.split_off(lines.len().min(input.top));
     if !tail.is_empty() {
-        let (c, p) = tail
-            .iter()
-            .fold((0.0, 0.0), |(c, p), l| (c + l.current, p + l.previous));
-        lines.push(GroupLine::new(format!("Other ({} groups)", tail.len()), c, p));
+        let zero = vec![0.0; windows.spark.days().max(0) as usize];
+        let (c, p, d) = tail.iter().fold((0.0, 0.0, zero), |(c, p, d), l| {
+            (c + l.current, p + l.previous, add(&d, &l.daily))
+        });
+        let plural = if tail.len() == 1 { "" } else { "s" };
+        lines.push(GroupLine::new(
+            format!("Other ({} group{plural})", tail.len()),
+            c,
+            p,
+            d,
+        ));
     }
 
     let month_to_date: f64 = sum_in(series, windows.month).values().sum();
@@ -170,36 +264,26 @@ pub fn analyse(
         .filter(|d| windows.current.contains(d.date))
         .max_by_key(|d| d.date)
         .map(|d| (d.date, d.total()));
-    let elapsed = windows.month.days();
-    let month_length = (crate::request::next_month(windows.month.start) - windows.month.start).num_days();
-    let forecast = match forecast {
-        ForecastInput::Remaining(rest) => Forecast {
-            month_end: Some(month_to_date + rest),
-            method: ForecastMethod::CostExplorer,
-        },
-        ForecastInput::MonthComplete => Forecast {
-            month_end: Some(month_to_date),
-            method: ForecastMethod::MonthComplete,
-        },
-        ForecastInput::Failed
-            if elapsed > 0 && series.days.iter().any(|d| windows.month.contains(d.date)) =>
-        {
-            Forecast {
-                month_end: Some(month_to_date / elapsed as f64 * month_length as f64),
-                method: ForecastMethod::RunRate,
-            }
-        }
-        ForecastInput::Failed => Forecast {
-            month_end: None,
-            method: ForecastMethod::Unavailable,
-        },
-    };
-    let budget = input.budget_monthly.map(|monthly| Budget {
-        monthly,
-        month_to_date_pct: 100.0 * month_to_date / monthly,
-        forecast_pct: forecast.month_end.map(|f| 100.0 * f / monthly),
-        forecast_over: forecast.month_end.is_some_and(|f| f > monthly),
-    });
+    let forecast = forecast::month_end(month_to_date, windows, series, &fetched.forecast);
+    let annual_projection =
+        forecast::annual(&forecast, &fetched.forecast, fetched.trailing, windows.query.end);
+    let budget = input
+        .budget_monthly
+        .map(|monthly| Budget::new(monthly, month_to_date, forecast.month_end));
+    let environments = fetched
+        .environments
+        .as_ref()
+        .map(|(config, env_series)| {
+            environments::lines(
+                config,
+                env_series,
+                windows,
+                month_to_date,
+                &forecast,
+                &annual_projection,
+            )
+        })
+        .unwrap_or_default();
 
     let report_days = |d: &NaiveDate| windows.current.contains(*d) || windows.month.contains(*d);
     let mut estimated_days: Vec<NaiveDate> = series
@@ -224,26 +308,34 @@ pub fn analyse(
         windows: *windows,
         currency: series.currency.clone(),
         total,
+        per_day,
+        week_ago,
         last_day,
         month_to_date,
         forecast,
+        annual_projection,
         budget,
+        environments_by: fetched.environments.as_ref().map(|(c, _)| c.by.clone()),
+        environments,
+        recommendations: None,
         groups: lines,
         folded_groups,
         movers_up,
         movers_down,
         estimated_days,
         missing_days,
-        anomalies,
+        anomalies: fetched.anomalies.clone(),
         anomalies_unread: None,
-        requests,
-        request_cost: requests as f64 * REQUEST_PRICE,
+        unread: Vec::new(),
+        requests: fetched.requests,
+        request_cost: fetched.requests as f64 * REQUEST_PRICE,
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::forecast::ForecastMethod;
     use crate::request::{windows, Period};
     use crate::source::DayCost;
 
@@ -259,6 +351,17 @@ mod tests {
             top,
             exclude_record_types: vec![],
             budget_monthly: None,
+        }
+    }
+
+    pub fn fetched(series: &Series, forecast: ForecastInput, requests: usize) -> Fetched {
+        Fetched {
+            series: series.clone(),
+            forecast,
+            trailing: None,
+            environments: None,
+            anomalies: vec![],
+            requests,
         }
     }
 
@@ -286,10 +389,7 @@ mod tests {
         let a = analyse(
             &input(Period::Daily, 10),
             &windows(Period::Daily, d(22)),
-            &s,
-            ForecastInput::Failed,
-            vec![],
-            2,
+            &fetched(&s, ForecastInput::Failed, 2),
         );
         assert_eq!(a.total.current, 21.0);
         assert_eq!(a.total.previous, 15.0);
@@ -319,10 +419,7 @@ mod tests {
         let a = analyse(
             &input(Period::Daily, 10),
             &windows(Period::Daily, d(22)),
-            &s,
-            ForecastInput::Failed,
-            vec![],
-            1,
+            &fetched(&s, ForecastInput::Failed, 1),
         );
         assert_eq!(a.groups.len(), 11);
         assert_eq!(a.groups[0].name, "svc-2999");
@@ -338,24 +435,19 @@ mod tests {
         let mut i = input(Period::Daily, 10);
         i.budget_monthly = Some(2000.0);
         let w = windows(Period::Daily, d(3));
-        let ce = analyse(&i, &w, &s, ForecastInput::Remaining(1000.0), vec![], 2);
-        assert_eq!(
-            ce.forecast,
-            Forecast {
-                month_end: Some(1200.0),
-                method: ForecastMethod::CostExplorer
-            }
-        );
+        let months = crate::source::ForecastMonths {
+            months: vec![
+                (d(3), 1000.0),
+                (NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(), 3000.0),
+            ],
+        };
+        let ce = analyse(&i, &w, &fetched(&s, ForecastInput::Months(months), 2));
+        assert_eq!(ce.forecast.month_end, Some(1200.0));
+        assert_eq!(ce.forecast.method, ForecastMethod::CostExplorer);
         assert!(!ce.budget.as_ref().unwrap().forecast_over);
-        let rr = analyse(&i, &w, &s, ForecastInput::Failed, vec![], 2);
-        assert_eq!(
-            rr.forecast,
-            Forecast {
-                month_end: Some(3000.0),
-                method: ForecastMethod::RunRate
-            },
-            "100 a day for 30 days"
-        );
+        let rr = analyse(&i, &w, &fetched(&s, ForecastInput::Failed, 2));
+        assert_eq!(rr.forecast.month_end, Some(3000.0), "100 a day for 30 days");
+        assert_eq!(rr.forecast.method, ForecastMethod::RunRate);
         let b = rr.budget.unwrap();
         assert!(b.forecast_over);
         assert_eq!(b.month_to_date_pct, 10.0);
@@ -372,10 +464,7 @@ mod tests {
         let a = analyse(
             &input(Period::Weekly, 10),
             &windows(Period::Weekly, d(22)),
-            &empty,
-            ForecastInput::Failed,
-            vec![],
-            1,
+            &fetched(&empty, ForecastInput::Failed, 1),
         );
         assert_eq!((a.total.current, a.total.change_pct), (0.0, None));
         assert!(a.groups.is_empty() && a.movers_up.is_empty());
@@ -387,10 +476,7 @@ mod tests {
         let a = analyse(
             &input(Period::Daily, 10),
             &windows(Period::Daily, d(22)),
-            &s,
-            ForecastInput::Failed,
-            vec![],
-            1,
+            &fetched(&s, ForecastInput::Failed, 1),
         );
         assert_eq!(a.estimated_days, vec![d(21)]);
         assert_eq!(a.missing_days.len(), 19, "the 1st to the 19th are missing");
@@ -402,14 +488,86 @@ mod tests {
         let a = analyse(
             &input(Period::Monthly, 10),
             &windows(Period::Monthly, d(22)),
-            &s,
-            ForecastInput::Failed,
-            vec![],
-            1,
+            &fetched(&s, ForecastInput::Failed, 1),
         );
         assert_eq!(a.total.change_pct, None, "no October data to compare with");
         assert_eq!(a.forecast.method, ForecastMethod::RunRate);
         assert!(a.forecast.month_end.unwrap() > 0.0);
+    }
+
+    fn flat(from: NaiveDate, to: NaiveDate, cost: f64) -> Series {
+        Series {
+            currency: "USD".into(),
+            days: from
+                .iter_days()
+                .take_while(|day| *day < to)
+                .map(|date| DayCost {
+                    date,
+                    estimated: false,
+                    groups: vec![("EC2".into(), cost)],
+                })
+                .collect(),
+            requests: 1,
+        }
+    }
+
+    #[test]
+    fn flat_spend_reads_flat_on_the_first_of_months_of_every_length_per_day() {
+        let date = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        // (run on, days of the month that ended, days of the one before)
+        for (today, ended, before) in [
+            (date(2026, 3, 1), 28, 31),
+            (date(2026, 5, 1), 30, 31),
+            (date(2026, 4, 1), 31, 28),
+            (date(2026, 2, 1), 31, 31),
+        ] {
+            let w = windows(Period::Monthly, today);
+            let s = flat(w.query.start, today, 10.0);
+            let a = analyse(
+                &input(Period::Monthly, 10),
+                &w,
+                &fetched(&s, ForecastInput::Failed, 2),
+            );
+            assert_eq!(a.total.current, 10.0 * ended as f64, "{today}");
+            assert_eq!(a.total.previous, 10.0 * before as f64, "{today}");
+            if ended == before {
+                assert!(a.per_day.is_none(), "{today}");
+                assert_eq!(a.total.change_pct, Some(0.0));
+            } else {
+                let per_day = a.per_day.expect("months of different lengths");
+                assert_eq!((per_day.current_days, per_day.comparison_days), (ended, before));
+                assert_eq!(
+                    per_day.change_pct,
+                    Some(0.0),
+                    "{today}: flat spend is flat per day"
+                );
+                assert_ne!(a.total.change_pct, Some(0.0), "the totals still differ");
+            }
+        }
+    }
+
+    #[test]
+    fn daily_compares_with_the_day_before_and_the_same_weekday_a_week_before() {
+        let today = d(22);
+        let mut s = flat(d(1), today, 10.0);
+        s.days[13].groups[0].1 = 20.0; // the 14th, a week before the 21st
+        let a = analyse(
+            &input(Period::Daily, 10),
+            &windows(Period::Daily, today),
+            &fetched(&s, ForecastInput::Failed, 1),
+        );
+        assert_eq!(a.total.change_pct, Some(0.0));
+        let week = a.week_ago.expect("daily reports compare a week back");
+        assert_eq!(
+            (week.current, week.previous, week.change_pct),
+            (10.0, 20.0, Some(-50.0))
+        );
+        assert_eq!(a.total.daily.len(), 14);
+        assert_eq!(
+            a.total.daily[6], 20.0,
+            "the 14th in the sparkline's days from the 8th"
+        );
+        assert_eq!(a.groups[0].daily, a.total.daily);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! cost-reporter's configuration and report input. Every input key defaults from a variable, so a
 //! plain Scheduled Event gives the configured report. The function's README tables follow this file.
 
+use std::collections::BTreeMap;
+
 use ops_shared::{SharedError, Vars};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::environments::{Dimension, Environments};
 use crate::error::CostError;
 use crate::request::Period;
 
@@ -39,6 +42,90 @@ pub struct Config {
     pub report_topic: String,
     /// `COST_ANOMALY_MONITOR_ARN`: read anomalies from this monitor when set.
     pub anomaly_monitor: Option<String>,
+    /// `COST_ENVIRONMENTS` (with `COST_ACCOUNT_NAMES`, `COST_BUDGETS`): the per-environment section.
+    pub environments: Option<Environments>,
+}
+
+/// A JSON object of strings to `T`s, or what is wrong with it.
+fn json_map<T>(text: &str, value: impl Fn(&Value) -> Option<T>) -> Result<BTreeMap<String, T>, String> {
+    let parsed: Value = serde_json::from_str(text).map_err(|e| format!("is not JSON ({e})"))?;
+    let object = parsed.as_object().ok_or("is not a JSON object")?;
+    object
+        .iter()
+        .map(|(k, v)| {
+            value(v)
+                .map(|t| (k.clone(), t))
+                .ok_or_else(|| format!("has a bad value for '{k}'"))
+        })
+        .collect()
+}
+
+fn environments(vars: &Vars) -> Result<Option<Environments>, CostError> {
+    let invalid = |var: &str, problem: String, expected: &str| {
+        CostError::Shared(SharedError::Config {
+            var: var.into(),
+            problem,
+            expected: expected.into(),
+        })
+    };
+    let names = vars.optional("COST_ACCOUNT_NAMES");
+    let budgets = vars.optional("COST_BUDGETS");
+    let Some(by) = vars.optional("COST_ENVIRONMENTS") else {
+        for (var, set) in [("COST_ACCOUNT_NAMES", &names), ("COST_BUDGETS", &budgets)] {
+            if set.is_some() {
+                return Err(invalid(
+                    var,
+                    "is set without COST_ENVIRONMENTS".into(),
+                    "COST_ENVIRONMENTS too (TAG:<key>, COST_CATEGORY:<name> or LINKED_ACCOUNT), or neither",
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    let expected_by = "TAG:<key> (such as TAG:Environment), COST_CATEGORY:<name> or LINKED_ACCOUNT";
+    let by = Dimension::parse(&by)
+        .ok_or_else(|| invalid("COST_ENVIRONMENTS", "is not a dimension".into(), expected_by))?;
+    let expected_names = r#"a JSON object of account IDs to names, such as {"111122223333": "prod"}"#;
+    let account_names = match names {
+        None => BTreeMap::new(),
+        Some(_) if by != Dimension::LinkedAccount => {
+            return Err(invalid(
+                "COST_ACCOUNT_NAMES",
+                "names accounts but COST_ENVIRONMENTS is not LINKED_ACCOUNT".into(),
+                "COST_ENVIRONMENTS=LINKED_ACCOUNT, or no COST_ACCOUNT_NAMES",
+            ))
+        }
+        Some(text) => {
+            let map = json_map(&text, |v| v.as_str().map(str::to_string))
+                .map_err(|p| invalid("COST_ACCOUNT_NAMES", p, expected_names))?;
+            if let Some(bad) = map
+                .keys()
+                .find(|k| k.len() != 12 || !k.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return Err(invalid(
+                    "COST_ACCOUNT_NAMES",
+                    format!("has '{bad}', which is not a 12-digit account ID"),
+                    expected_names,
+                ));
+            }
+            map
+        }
+    };
+    let budgets = match budgets {
+        None => BTreeMap::new(),
+        Some(text) => json_map(&text, |v| v.as_f64().filter(|b| *b > 0.0 && b.is_finite())).map_err(|p| {
+            invalid(
+                "COST_BUDGETS",
+                p,
+                r#"a JSON object of environment names to positive monthly amounts, such as {"prod": 60}"#,
+            )
+        })?,
+    };
+    Ok(Some(Environments {
+        by,
+        account_names,
+        budgets,
+    }))
 }
 
 fn bad(problem: String) -> CostError {
@@ -163,6 +250,7 @@ impl Config {
             },
             report_topic: vars.required("REPORT_TOPIC_ARN", "the ARN of the reports SNS topic")?,
             anomaly_monitor: vars.optional("COST_ANOMALY_MONITOR_ARN"),
+            environments: environments(vars)?,
         })
     }
 
@@ -300,6 +388,60 @@ mod tests {
             .defaults
             .exclude_record_types
             .is_empty());
+    }
+
+    #[test]
+    fn environments_are_configured_or_refused_with_what_to_set() {
+        assert!(config(&[]).unwrap().environments.is_none());
+        let c = config(&[
+            ("COST_ENVIRONMENTS", "LINKED_ACCOUNT"),
+            ("COST_ACCOUNT_NAMES", r#"{"111122223333": "prod"}"#),
+            ("COST_BUDGETS", r#"{"prod": 60, "dev": 12.5}"#),
+        ])
+        .unwrap()
+        .environments
+        .unwrap();
+        assert_eq!(c.by, Dimension::LinkedAccount);
+        assert_eq!(c.account_names["111122223333"], "prod");
+        assert_eq!(c.budgets["dev"], 12.5);
+        for (pairs, expected) in [
+            (vec![("COST_ENVIRONMENTS", "SERVICE")], "COST_ENVIRONMENTS"),
+            (
+                vec![("COST_BUDGETS", r#"{"prod": 60}"#)],
+                "without COST_ENVIRONMENTS",
+            ),
+            (
+                vec![
+                    ("COST_ENVIRONMENTS", "TAG:Environment"),
+                    ("COST_BUDGETS", r#"{"prod": -1}"#),
+                ],
+                "bad value for 'prod'",
+            ),
+            (
+                vec![
+                    ("COST_ENVIRONMENTS", "TAG:Environment"),
+                    ("COST_BUDGETS", "prod=60"),
+                ],
+                "is not JSON",
+            ),
+            (
+                vec![
+                    ("COST_ENVIRONMENTS", "TAG:Environment"),
+                    ("COST_ACCOUNT_NAMES", r#"{"111122223333": "prod"}"#),
+                ],
+                "not LINKED_ACCOUNT",
+            ),
+            (
+                vec![
+                    ("COST_ENVIRONMENTS", "LINKED_ACCOUNT"),
+                    ("COST_ACCOUNT_NAMES", r#"{"prod": "111122223333"}"#),
+                ],
+                "12-digit",
+            ),
+        ] {
+            let err = config(&pairs).unwrap_err().to_string();
+            assert!(err.contains(expected), "{pairs:?}: {err}");
+        }
     }
 
     #[test]

@@ -11,10 +11,13 @@ use ops_shared::error::{sdk_message_with, sdk_retryable};
 
 use crate::error::CostError;
 use crate::request::Range;
-use crate::source::{Anomaly, CostQuery, CostSource, DayCost, Series};
+use crate::source::{
+    Anomaly, CostQuery, CostSource, DayCost, EnvironmentDay, EnvironmentSeries, ForecastMonths,
+    Recommendation, Series,
+};
 
 pub struct CostExplorer {
-    client: Client,
+    pub(crate) client: Client,
 }
 
 impl CostExplorer {
@@ -73,7 +76,10 @@ fn forecast_metric(metric: &str) -> Metric {
     }
 }
 
-fn ce_error<E, R>(operation: &'static str, e: &aws_sdk_costexplorer::error::SdkError<E, R>) -> CostError
+pub(crate) fn ce_error<E, R>(
+    operation: &'static str,
+    e: &aws_sdk_costexplorer::error::SdkError<E, R>,
+) -> CostError
 where
     E: aws_sdk_costexplorer::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -86,9 +92,20 @@ where
     }
 }
 
-#[async_trait]
-impl CostSource for CostExplorer {
-    async fn daily_costs(&self, query: &CostQuery) -> Result<Series, CostError> {
+/// One day's groups as Cost Explorer keys them, before naming.
+struct RawDay {
+    date: NaiveDate,
+    estimated: bool,
+    groups: Vec<(Vec<String>, f64)>,
+}
+
+impl CostExplorer {
+    /// Every page of one GetCostAndUsage; a result without groups gives its total under no key.
+    async fn cost_and_usage(
+        &self,
+        query: &CostQuery,
+        granularity: Granularity,
+    ) -> Result<(String, Vec<RawDay>, usize), CostError> {
         let mut days = Vec::new();
         let mut currency = String::new();
         let mut token: Option<String> = None;
@@ -98,7 +115,7 @@ impl CostSource for CostExplorer {
                 .client
                 .get_cost_and_usage()
                 .time_period(interval(query.range))
-                .granularity(Granularity::Daily)
+                .granularity(granularity.clone())
                 .metrics(&query.metric)
                 .set_next_page_token(token.clone());
             for g in &query.group_by {
@@ -125,24 +142,18 @@ impl CostSource for CostExplorer {
                         currency = value.unit().unwrap_or_default().to_string();
                     }
                     let amount = value.amount().and_then(|a| a.parse::<f64>().ok()).unwrap_or(0.0);
-                    let name = g
-                        .keys()
-                        .iter()
-                        .map(|k| pretty_key(k))
-                        .collect::<Vec<_>>()
-                        .join(" / ");
-                    groups.push((name, amount));
+                    groups.push((g.keys().to_vec(), amount));
                 }
                 if groups.is_empty() {
                     if let Some(total) = result.total().and_then(|t| t.get(&query.metric)) {
                         currency = total.unit().unwrap_or(&currency).to_string();
                         groups.push((
-                            "Total".into(),
+                            Vec::new(),
                             total.amount().and_then(|a| a.parse().ok()).unwrap_or(0.0),
                         ));
                     }
                 }
-                days.push(DayCost {
+                days.push(RawDay {
                     date,
                     estimated: result.estimated(),
                     groups,
@@ -159,6 +170,33 @@ impl CostSource for CostExplorer {
         if currency.is_empty() {
             currency = "USD".into();
         }
+        Ok((currency, days, requests))
+    }
+}
+
+#[async_trait]
+impl CostSource for CostExplorer {
+    async fn daily_costs(&self, query: &CostQuery) -> Result<Series, CostError> {
+        let (currency, raw, requests) = self.cost_and_usage(query, Granularity::Daily).await?;
+        let days = raw
+            .into_iter()
+            .map(|day| DayCost {
+                date: day.date,
+                estimated: day.estimated,
+                groups: day
+                    .groups
+                    .into_iter()
+                    .map(|(keys, amount)| {
+                        let name = if keys.is_empty() {
+                            "Total".to_string()
+                        } else {
+                            keys.iter().map(|k| pretty_key(k)).collect::<Vec<_>>().join(" / ")
+                        };
+                        (name, amount)
+                    })
+                    .collect(),
+            })
+            .collect();
         Ok(Series {
             currency,
             days,
@@ -166,12 +204,42 @@ impl CostSource for CostExplorer {
         })
     }
 
+    async fn environment_costs(&self, query: &CostQuery) -> Result<EnvironmentSeries, CostError> {
+        let (_, raw, requests) = self.cost_and_usage(query, Granularity::Daily).await?;
+        let days = raw
+            .into_iter()
+            .map(|day| EnvironmentDay {
+                date: day.date,
+                costs: day
+                    .groups
+                    .into_iter()
+                    .map(|(mut keys, amount)| {
+                        keys.resize(2, String::new());
+                        let service = keys.pop().unwrap_or_default();
+                        let environment = keys.pop().unwrap_or_default();
+                        (environment, service, amount)
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(EnvironmentSeries { days, requests })
+    }
+
+    async fn monthly_totals(&self, query: &CostQuery) -> Result<(Vec<(NaiveDate, f64)>, usize), CostError> {
+        let (_, raw, requests) = self.cost_and_usage(query, Granularity::Monthly).await?;
+        let months = raw
+            .into_iter()
+            .map(|m| (m.date, m.groups.iter().map(|(_, c)| c).sum()))
+            .collect();
+        Ok((months, requests))
+    }
+
     async fn forecast(
         &self,
         metric: &str,
         range: Range,
         exclude_record_types: &[String],
-    ) -> Result<f64, CostError> {
+    ) -> Result<ForecastMonths, CostError> {
         let out = self
             .client
             .get_cost_forecast()
@@ -183,12 +251,27 @@ impl CostSource for CostExplorer {
             .send()
             .await
             .map_err(|e| ce_error("GetCostForecast", &e))?;
+        let months: Vec<(NaiveDate, f64)> = out
+            .forecast_results_by_time()
+            .iter()
+            .filter_map(|r| {
+                let start = NaiveDate::parse_from_str(r.time_period()?.start(), "%Y-%m-%d").ok()?;
+                Some((start, r.mean_value()?.parse().ok()?))
+            })
+            .collect();
+        if !months.is_empty() {
+            return Ok(ForecastMonths { months });
+        }
+        // An answer with only the total: all of it counts as the first month.
         out.total()
             .and_then(|t| t.amount())
             .and_then(|a| a.parse().ok())
+            .map(|total| ForecastMonths {
+                months: vec![(range.start, total)],
+            })
             .ok_or_else(|| CostError::CostExplorer {
                 operation: "GetCostForecast",
-                reason: "no total in the answer".into(),
+                reason: "no figures in the answer".into(),
                 retryable: false,
             })
     }
@@ -230,6 +313,18 @@ impl CostSource for CostExplorer {
                 impact: a.impact().map(|i| i.total_impact()).unwrap_or(0.0),
             })
             .collect())
+    }
+
+    async fn savings_plans(&self) -> Result<Vec<Recommendation>, CostError> {
+        crate::ce_recommendations::savings_plans(&self.client).await
+    }
+
+    async fn reservations(&self, service: &str) -> Result<Vec<Recommendation>, CostError> {
+        crate::ce_recommendations::reservations(&self.client, service).await
+    }
+
+    async fn rightsizing(&self) -> Result<Vec<Recommendation>, CostError> {
+        crate::ce_recommendations::rightsizing(&self.client).await
     }
 }
 

@@ -17,6 +17,9 @@ pub enum CostError {
         reason: String,
         retryable: bool,
     },
+
+    #[error("reading the cleanup-scanner's figures from CloudWatch (GetMetricData) failed: {reason}")]
+    CloudWatch { reason: String, retryable: bool },
 }
 
 impl Retryable for CostError {
@@ -24,7 +27,7 @@ impl Retryable for CostError {
         match self {
             Self::Shared(e) => e.retryable(),
             Self::BadInput { .. } => false,
-            Self::CostExplorer { retryable, .. } => *retryable,
+            Self::CostExplorer { retryable, .. } | Self::CloudWatch { retryable, .. } => *retryable,
         }
     }
 }

@@ -1,14 +1,21 @@
-//! cost-reporter: what did we spend, what changed, where will the month end — from one
-//! GetCostAndUsage request (plus the forecast, and anomalies when a monitor is set).
+//! cost-reporter: what did we spend, what changed, where will the month and the year end, per
+//! environment, and what to do about it — from a stated handful of Cost Explorer requests.
 
 pub mod analysis;
+mod ce_recommendations;
+pub mod cleanup_figures;
 pub mod config;
 pub mod costexplorer;
+pub mod environments;
 pub mod error;
+pub mod forecast;
+pub mod recommendations;
 pub mod render;
+mod render_sections;
 pub mod report;
 pub mod request;
 pub mod source;
+pub mod sparkline;
 
 use lambda_runtime::LambdaEvent;
 use ops_shared::{CloudWatchSink, SnsNotifier};
@@ -16,11 +23,12 @@ use serde_json::Value;
 
 pub use config::Config;
 pub use error::CostError;
-pub use report::{report, ReportOutput};
+pub use report::{report, Ports, ReportOutput};
 
 /// Clients built once per container.
 pub struct Deps {
     pub source: costexplorer::CostExplorer,
+    pub cleanup: cleanup_figures::CloudWatchCleanup,
     pub notifier: SnsNotifier,
     pub metrics: CloudWatchSink,
 }
@@ -28,14 +36,21 @@ pub struct Deps {
 impl Deps {
     pub async fn connect(config: &Config) -> Self {
         let aws = ops_shared::aws::load().await;
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(&aws);
         Self {
             source: costexplorer::CostExplorer::new(aws_sdk_costexplorer::Client::new(&aws)),
             notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&aws), &config.report_topic),
-            metrics: CloudWatchSink::new(
-                aws_sdk_cloudwatch::Client::new(&aws),
-                ops_shared::METRICS_NAMESPACE,
-                config::FUNCTION,
-            ),
+            cleanup: cleanup_figures::CloudWatchCleanup::new(cloudwatch.clone(), "cleanup-scanner"),
+            metrics: CloudWatchSink::new(cloudwatch, ops_shared::METRICS_NAMESPACE, config::FUNCTION),
+        }
+    }
+
+    pub fn ports(&self) -> Ports<'_> {
+        Ports {
+            source: &self.source,
+            cleanup: &self.cleanup,
+            notifier: &self.notifier,
+            metrics: &self.metrics,
         }
     }
 }
@@ -47,13 +62,5 @@ pub async fn handle(
     event: LambdaEvent<Value>,
 ) -> Result<ReportOutput, CostError> {
     let today = chrono::Utc::now().date_naive();
-    report(
-        &deps.source,
-        &deps.notifier,
-        &deps.metrics,
-        config,
-        &event.payload,
-        today,
-    )
-    .await
+    report(&deps.ports(), config, &event.payload, today).await
 }

@@ -5,11 +5,15 @@ use std::fmt::Write;
 
 use chrono::{Datelike, Duration};
 
-use crate::analysis::{Analysis, ForecastMethod, GroupLine};
+use crate::analysis::{Analysis, GroupLine};
+use crate::forecast::ForecastMethod;
+use crate::render_sections;
 use crate::request::{Period, Range};
+use crate::sparkline::sparkline;
 
-const NAME_WIDTH: usize = 40;
-const RULE: &str = "--------------------------------------------------------------------------------";
+pub(crate) const NAME_WIDTH: usize = 40;
+pub(crate) const RULE: &str =
+    "------------------------------------------------------------------------------------------------------";
 
 /// `$1,234.56` for USD, `1,234.56 EUR` otherwise; negative amounts keep their sign in front.
 pub fn money(amount: f64, currency: &str) -> String {
@@ -29,7 +33,7 @@ pub fn money(amount: f64, currency: &str) -> String {
     }
 }
 
-fn signed(amount: f64, currency: &str) -> String {
+pub(crate) fn signed(amount: f64, currency: &str) -> String {
     if amount >= 0.005 {
         format!("+{}", money(amount, currency))
     } else {
@@ -37,12 +41,18 @@ fn signed(amount: f64, currency: &str) -> String {
     }
 }
 
-fn percent(p: Option<f64>) -> String {
+/// A change in percent; `new` where there was nothing before, `n/a` against a credit or zero.
+pub(crate) fn percent(p: Option<f64>, previous: f64, current: f64) -> String {
     match p {
         Some(p) if p >= 0.0 => format!("+{p:.1}%"),
         Some(p) => format!("{p:.1}%"),
-        None => "new".to_string(),
+        None if previous.abs() < 0.005 && current >= 0.005 => "new".to_string(),
+        None => "n/a".to_string(),
     }
+}
+
+fn line_percent(line: &GroupLine) -> String {
+    percent(line.change_pct, line.previous, line.current)
 }
 
 fn range_text(r: Range) -> String {
@@ -62,6 +72,26 @@ fn comparison_text(a: &Analysis) -> &'static str {
     }
 }
 
+/// What the period is compared with, saying how many days: like for like, or all of a shorter month.
+fn compared_with(a: &Analysis) -> String {
+    let c = a.windows.comparison;
+    let month = c.start.format("%B %Y");
+    match a.input.period {
+        Period::Monthly if a.windows.month_complete() => format!("{month} ({} days)", c.days()),
+        Period::Monthly if a.per_day.is_some() => format!("all {} days of {month}", c.days()),
+        Period::Monthly => format!("the first {} days of {month}", c.days()),
+        _ => format!("{} {}", comparison_text(a), range_text(c)),
+    }
+}
+
+/// The headline change: per day where the two periods differ in length.
+fn headline_pct(a: &Analysis) -> Option<f64> {
+    match &a.per_day {
+        Some(per_day) => per_day.change_pct,
+        None => a.total.change_pct,
+    }
+}
+
 /// `AWS cost 2026-11-21: $123.45 (+12% vs previous day)`
 pub fn subject(a: &Analysis) -> String {
     let when = match a.input.period {
@@ -72,9 +102,10 @@ pub fn subject(a: &Analysis) -> String {
         }
         Period::Monthly => format!("{} to date", a.windows.current.start.format("%B %Y")),
     };
-    let change = match a.total.change_pct {
+    let per_day = if a.per_day.is_some() { " per day" } else { "" };
+    let change = match headline_pct(a) {
         Some(p) => format!(
-            " ({}{:.0}% vs {})",
+            " ({}{:.0}%{per_day} vs {})",
             if p >= 0.0 { "+" } else { "" },
             p,
             comparison_text(a)
@@ -92,7 +123,7 @@ pub fn subject(a: &Analysis) -> String {
     )
 }
 
-fn cut(name: &str) -> String {
+pub(crate) fn cut(name: &str) -> String {
     if name.chars().count() <= NAME_WIDTH {
         name.to_string()
     } else {
@@ -103,12 +134,13 @@ fn cut(name: &str) -> String {
 fn row(out: &mut String, line: &GroupLine, currency: &str) {
     let _ = writeln!(
         out,
-        "{:<w$} {:>12} {:>12} {:>12} {:>8}",
+        "{:<w$} {:>12} {:>12} {:>12} {:>8}  {}",
         cut(&line.name),
         money(line.current, currency),
         money(line.previous, currency),
         signed(line.change, currency),
-        percent(line.change_pct),
+        line_percent(line),
+        sparkline(&line.daily),
         w = NAME_WIDTH
     );
 }
@@ -131,14 +163,34 @@ pub fn text(a: &Analysis) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "Total          {}  ({} {} vs {} {}: {})",
+        "Total          {}  ({} {} vs {}: {})",
         money(a.total.current, c),
         signed(a.total.change, c),
-        percent(a.total.change_pct),
-        comparison_text(a),
-        range_text(a.windows.comparison),
+        line_percent(&a.total),
+        compared_with(a),
         money(a.total.previous, c)
     );
+    if let Some(p) = &a.per_day {
+        let _ = writeln!(
+            out,
+            "Per day        {} over {} days vs {} over {}: {}",
+            money(p.current, c),
+            p.current_days,
+            money(p.previous, c),
+            p.comparison_days,
+            percent(p.change_pct, p.previous, p.current)
+        );
+    }
+    if let (Some(w), Some(range)) = (&a.week_ago, a.windows.week_ago) {
+        let _ = writeln!(
+            out,
+            "Week before    {} on {} (same weekday): {} {}",
+            money(w.previous, c),
+            range.start,
+            signed(w.change, c),
+            line_percent(w)
+        );
+    }
     let _ = writeln!(
         out,
         "Month to date  {}  ({})",
@@ -157,6 +209,7 @@ pub fn text(a: &Analysis) -> String {
         _ => "not available yet (no cost recorded this month)".to_string(),
     };
     let _ = writeln!(out, "Forecast       {forecast}");
+    render_sections::year(&mut out, a);
     if let Some(b) = &a.budget {
         let _ = write!(
             out,
@@ -178,7 +231,7 @@ pub fn text(a: &Analysis) -> String {
     } else {
         let _ = writeln!(
             out,
-            "{:<w$} {:>12} {:>12} {:>12} {:>8}",
+            "{:<w$} {:>12} {:>12} {:>12} {:>8}  Last 14 days",
             "Top by cost",
             "Current",
             "Previous",
@@ -202,11 +255,14 @@ pub fn text(a: &Analysis) -> String {
                 "  {:<w$} {:>12} {:>8}",
                 cut(&l.name),
                 signed(l.change, c),
-                percent(l.change_pct),
+                line_percent(l),
                 w = NAME_WIDTH
             );
         }
     }
+    render_sections::environments(&mut out, a);
+    render_sections::recommendations(&mut out, a);
+    render_sections::unread(&mut out, a);
     if let Some(why) = &a.anomalies_unread {
         let _ = writeln!(out);
         let _ = writeln!(out, "Cost anomalies could not be read: {why}");
@@ -259,8 +315,10 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
-    use crate::analysis::{analyse, ForecastInput};
+    use crate::analysis::analyse;
+    use crate::analysis::tests::fetched;
     use crate::config::ReportInput;
+    use crate::forecast::ForecastInput;
     use crate::request::windows;
     use crate::source::{DayCost, Series};
 
@@ -320,10 +378,7 @@ mod tests {
         analyse(
             &input,
             &windows(Period::Daily, d(22)),
-            &series,
-            ForecastInput::Failed,
-            vec![],
-            2,
+            &fetched(&series, ForecastInput::Failed, 2),
         )
     }
 
@@ -350,18 +405,20 @@ mod tests {
 Daily AWS cost report: 2026-11-21 (UnblendedCost, grouped by SERVICE)
 
 Total          $123.45  (+$13.20 +12.0% vs previous day 2026-11-20: $110.25)
+Week before    $100.00 on 2026-11-14 (same weekday): +$23.45 +23.5%
 Month to date  $2,133.70  (2026-11-01 to 2026-11-21)
 Forecast       $3,048.14 at month end (run-rate projection: Cost Explorer's forecast was unavailable)
+Year ahead     $36,577.71 for Nov 2026 to Oct 2027 (the month-end figure x 12: Cost Explorer's forecast was unavailable)
 Budget         $3,000.00 a month: 71% used, forecast 102%
 WARNING        the month-end forecast passes the budget
 
-Top by cost                                   Current     Previous       Change        %
---------------------------------------------------------------------------------
-Amazon Elastic Compute Cloud - Compute         $95.50       $80.00      +$15.50   +19.4%
-Amazon Simple Storage Service                  $18.00       $20.00       -$2.00   -10.0%
-Other (2 groups)                                $9.95       $10.25       -$0.30    -2.9%
---------------------------------------------------------------------------------
-Total                                         $123.45      $110.25      +$13.20   +12.0%
+Top by cost                                   Current     Previous       Change        %  Last 14 days
+------------------------------------------------------------------------------------------------------
+Amazon Elastic Compute Cloud - Compute         $95.50       $80.00      +$15.50   +19.4%  ▆▆▆▆▆▆▆▆▆▆▆▆▆█
+Amazon Simple Storage Service                  $18.00       $20.00       -$2.00   -10.0%  █████████████▇
+Other (2 groups)                                $9.95       $10.25       -$0.30    -2.9%  ▁▁▁▁▁▁▁▁▁▁▁▁██
+------------------------------------------------------------------------------------------------------
+Total                                         $123.45      $110.25      +$13.20   +12.0%  ▅▅▅▅▅▅▅▅▅▅▅▅▇█
 
 Biggest movers
   Amazon Elastic Compute Cloud - Compute        +$15.50   +19.4%
@@ -391,10 +448,7 @@ This report made 2 Cost Explorer request(s), $0.02 at $0.01 each.
         let a = analyse(
             &input,
             &windows(Period::Monthly, d(1)),
-            &series,
-            ForecastInput::MonthComplete,
-            vec![],
-            2,
+            &fetched(&series, ForecastInput::Failed, 2),
         );
         let t = text(&a);
         assert!(t.contains("No cost was recorded in this period."), "{t}");

@@ -40,15 +40,57 @@ impl Range {
     }
 }
 
+/// Days of the sparkline on each line.
+pub const SPARK_DAYS: i64 = 14;
+
 /// The windows of one report, for a run on `today` (whose own costs are not complete yet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Windows {
     pub current: Range,
+    /// As many days as `current` where the previous month has them; a full month compares with
+    /// the whole month before (the per-day averages make them like for like).
     pub comparison: Range,
+    /// Daily reports only: the same weekday a week before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub week_ago: Option<Range>,
     /// Month to date: from the first of the month up to today.
     pub month: Range,
+    /// The sparklines' days, up to yesterday.
+    pub spark: Range,
     /// What Cost Explorer is asked for: the union of the above.
     pub query: Range,
+}
+
+impl Windows {
+    /// The month to date is a whole month that has ended (a run on the 1st).
+    pub fn month_complete(&self) -> bool {
+        self.month.end.day() == 1
+    }
+}
+
+/// `first` moved by `months` whole months.
+pub fn add_months(first: NaiveDate, months: u32) -> NaiveDate {
+    first
+        .checked_add_months(chrono::Months::new(months))
+        .unwrap_or(first)
+}
+
+/// The twelve whole months before the month of `today`.
+pub fn trailing_year(today: NaiveDate) -> Range {
+    let end = first_of_month(today);
+    Range {
+        start: end.checked_sub_months(chrono::Months::new(12)).unwrap_or(end),
+        end,
+    }
+}
+
+/// What Cost Explorer is asked to forecast: from today to the end of the eleventh month after this
+/// one, twelve monthly figures (the most a MONTHLY forecast gives), the first the rest of this month.
+pub fn forecast_range(today: NaiveDate) -> Range {
+    Range {
+        start: today,
+        end: add_months(first_of_month(today), 12),
+    }
 }
 
 pub fn first_of_month(day: NaiveDate) -> NaiveDate {
@@ -64,17 +106,16 @@ pub fn next_month(day: NaiveDate) -> NaiveDate {
     first_of_month(first_of_month(day) + Duration::days(32))
 }
 
-/// The same day of the month in the month starting `first`, clamped to its length.
-fn same_day_in(first: NaiveDate, day: u32) -> NaiveDate {
-    let last = next_month(first) - Duration::days(1);
-    first.with_day(day.min(last.day())).unwrap_or(last)
-}
-
 pub fn windows(period: Period, today: NaiveDate) -> Windows {
     let month_start = first_of_month(today);
+    let mut week_ago = None;
     let (current, comparison) = match period {
         Period::Daily => {
             let yesterday = today - Duration::days(1);
+            week_ago = Some(Range {
+                start: yesterday - Duration::days(7),
+                end: yesterday - Duration::days(6),
+            });
             (
                 Range {
                     start: yesterday,
@@ -111,8 +152,10 @@ pub fn windows(period: Period, today: NaiveDate) -> Windows {
                 },
             )
         }
+        // The same number of days of the previous month, or all of it when it is shorter.
         Period::Monthly => {
             let before = previous_month(month_start);
+            let days = (today - month_start).num_days();
             (
                 Range {
                     start: month_start,
@@ -120,7 +163,7 @@ pub fn windows(period: Period, today: NaiveDate) -> Windows {
                 },
                 Range {
                     start: before,
-                    end: same_day_in(before, today.day()),
+                    end: (before + Duration::days(days)).min(month_start),
                 },
             )
         }
@@ -136,14 +179,24 @@ pub fn windows(period: Period, today: NaiveDate) -> Windows {
             end: today,
         }
     };
+    let spark = Range {
+        start: today - Duration::days(SPARK_DAYS),
+        end: today,
+    };
     let query = Range {
-        start: current.start.min(comparison.start).min(month.start),
+        start: current
+            .start
+            .min(comparison.start)
+            .min(month.start)
+            .min(spark.start),
         end: today,
     };
     Windows {
         current,
         comparison,
+        week_ago,
         month,
+        spark,
         query,
     }
 }
@@ -174,11 +227,24 @@ mod tests {
             }
         );
         assert_eq!(
+            w.week_ago,
+            Some(Range {
+                start: d(2026, 11, 14),
+                end: d(2026, 11, 15)
+            }),
+            "the same weekday a week before"
+        );
+        assert_eq!(
             w.query,
             Range {
                 start: d(2026, 11, 1),
                 end: d(2026, 11, 22)
             }
+        );
+        assert_eq!(
+            windows(Period::Daily, d(2026, 11, 3)).query.start,
+            d(2026, 10, 20),
+            "14 days of sparkline"
         );
     }
 
@@ -210,22 +276,41 @@ mod tests {
     }
 
     #[test]
-    fn monthly_compares_to_the_same_day_of_the_previous_month() {
-        let w = windows(Period::Monthly, d(2026, 3, 31));
+    fn monthly_compares_as_many_days_of_the_previous_month_as_it_has() {
+        // The last day of 31-, 30- and 28-day months, the 15th, and the 1st.
+        for (today, current_days, comparison) in [
+            (d(2026, 3, 31), 30, (d(2026, 2, 1), d(2026, 3, 1))),
+            (d(2026, 4, 30), 29, (d(2026, 3, 1), d(2026, 3, 30))),
+            (d(2026, 2, 28), 27, (d(2026, 1, 1), d(2026, 1, 28))),
+            (d(2026, 3, 15), 14, (d(2026, 2, 1), d(2026, 2, 15))),
+            (d(2026, 5, 31), 30, (d(2026, 4, 1), d(2026, 5, 1))),
+        ] {
+            let w = windows(Period::Monthly, today);
+            assert_eq!(w.current.days(), current_days, "{today}");
+            assert_eq!(
+                (w.comparison.start, w.comparison.end),
+                comparison,
+                "{today}: as many days as February, April have, not a clamped day"
+            );
+            assert!(!w.month_complete());
+        }
+    }
+
+    #[test]
+    fn the_forecast_covers_twelve_monthly_figures_and_the_trailing_year_twelve_whole_months() {
         assert_eq!(
-            w.current,
+            forecast_range(d(2026, 12, 3)),
             Range {
-                start: d(2026, 3, 1),
-                end: d(2026, 3, 31)
+                start: d(2026, 12, 3),
+                end: d(2027, 12, 1)
             }
         );
         assert_eq!(
-            w.comparison,
+            trailing_year(d(2026, 3, 1)),
             Range {
-                start: d(2026, 2, 1),
-                end: d(2026, 2, 28)
-            },
-            "clamped to February"
+                start: d(2025, 3, 1),
+                end: d(2026, 3, 1)
+            }
         );
     }
 
@@ -247,6 +332,13 @@ mod tests {
             }
         );
         assert_eq!(w.month, w.current);
+        assert!(w.month_complete());
         assert_eq!(next_month(d(2025, 12, 15)), d(2026, 1, 1));
+        let march = windows(Period::Monthly, d(2026, 3, 1));
+        assert_eq!(
+            (march.current.days(), march.comparison.days()),
+            (28, 31),
+            "February vs January, whole"
+        );
     }
 }
