@@ -150,7 +150,9 @@ where
         let text = match (err.code(), err.message()) {
             (Some(code), Some(message)) => format!("{code}: {message}"),
             (Some(code), None) => code.to_string(),
-            _ => return aws_smithy_types::error::display::DisplayErrorContext(error).to_string(),
+            // An answer that is not AWS's (an HTML error page from a proxy or an emulator): its
+            // causes on one line, without the raw response the full context would print.
+            _ => return chain(error),
         };
         if err
             .code()

@@ -76,29 +76,47 @@ async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_ea
     let stack = Stack::get();
     let topic = stack.topic("reports").await;
     let key = ops_tests::faults::access_key();
+    // moto answers a request it has seen before from memory; a record type no bill has makes every
+    // request of this run new, so a re-run against the same stack reads fresh results too. It is
+    // the configured basis, so the reports publish their metrics.
+    let marker = unique("NoSuchRecordType");
+    let excluded = format!("Credit,Refund,Upfront,Support,{marker}");
+    // A forecast refused outright (not retried): the run rate is projected, and every request the
+    // report counts is one that reached Cost Explorer.
+    // The weekly reports' recommendations, refused alike: each is a line, the reports still go out.
+    for op in [
+        "ce:GetCostForecast",
+        "ce:GetSavingsPlansPurchaseRecommendation",
+        "ce:GetReservationPurchaseRecommendation",
+        "ce:GetRightsizingRecommendation",
+    ] {
+        stack
+            .faults()
+            .inject(json!({"operation": op, "error": "deny", "access_key": key}))
+            .await;
+    }
     let f = Function::start(
         "cost-reporter",
         &[
             ("REPORT_TOPIC_ARN", topic.as_str()),
             ("COST_BUDGET_MONTHLY", "100"),
+            ("COST_EXCLUDE_RECORD_TYPES", excluded.as_str()),
             ("AWS_ACCESS_KEY_ID", key.as_str()),
         ],
     );
     let yesterday = (Utc::now().date_naive() - Duration::days(1)).to_string();
-    // moto answers a request it has seen before from memory; a record type no bill has makes every
-    // request of this run new, so a re-run against the same stack reads fresh results too.
     let event = |file: &str| {
-        let marker = unique("NoSuchRecordType");
         let path = ops_tests::repo_path(&format!("events/cost-reporter/{file}"));
         let mut e: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let mut excluded = e["exclude_record_types"].as_array().cloned().unwrap_or_else(|| {
-            ["Credit", "Refund", "Upfront", "Support"]
-                .iter()
-                .map(|t| json!(t))
-                .collect()
-        });
-        excluded.push(json!(marker));
-        e["exclude_record_types"] = Value::Array(excluded);
+        if let Some(own) = e.get_mut("exclude_record_types").and_then(Value::as_array_mut) {
+            own.push(json!(unique("NoSuchRecordType")));
+        }
+        e
+    };
+    // A request of its own (a daily and a weekly report can ask for the same days).
+    let own_request = |file: &str| {
+        let mut e = event(file);
+        e["exclude_record_types"] = json!([unique("NoSuchRecordType")]);
         e
     };
 
@@ -120,11 +138,17 @@ async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_ea
         "the daily costs, the trailing year and one forecast attempt, on any day of the month: {report}"
     );
     let calls = stack.faults().calls(&key).await;
+    let ce: u64 = calls
+        .iter()
+        .filter(|(op, _)| op.starts_with("ce:"))
+        .map(|(_, n)| n)
+        .sum();
     assert_eq!(
-        calls.get("ce:GetCostAndUsage"),
-        Some(&2),
+        (ce, calls.get("ce:GetCostAndUsage")),
+        (3, Some(&2)),
         "the count the report states is what reached Cost Explorer: {calls:?}"
     );
+    assert_eq!(daily["metrics"], "published", "{daily}");
     assert_eq!(
         report["forecast"]["method"], "run_rate",
         "moto has no forecast: the run rate is projected"
@@ -136,6 +160,10 @@ async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_ea
     assert_eq!(report["estimated_days"][0], yesterday);
     let text = daily["text"].as_str().unwrap();
     assert!(text.contains("run-rate projection"), "{text}");
+    assert!(
+        text.contains("The forecast could not be read: Cost Explorer GetCostForecast failed"),
+        "{text}"
+    );
     assert!(
         text.contains("This report made 3 Cost Explorer request(s), $0.03"),
         "{text}"
@@ -165,7 +193,7 @@ async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_ea
     assert_eq!(tagged["report"]["total"]["change_pct"], 0.0);
 
     // A new account: nothing to report, and still a report.
-    let empty = f.invoke_json(&event("weekly.json")).json();
+    let empty = f.invoke_json(&own_request("weekly.json")).json();
     assert!(
         empty["text"]
             .as_str()
@@ -231,7 +259,8 @@ async fn the_forecast_is_asked_on_the_actuals_basis() {
     stack
         .faults()
         .answer(json!({"operation": "ce:GetCostForecast", "access_key": key,
-                       "body": {"Total": {"Amount": "123.45", "Unit": "USD"}, "ForecastResultsByTime": []}}))
+                       "body": {"Total": {"Amount": "123.45", "Unit": "USD"}, "ForecastResultsByTime": [
+                           {"TimePeriod": {"Start": "2026-11-15", "End": "2026-12-01"}, "MeanValue": "123.45"}]}}))
         .await;
     stack
         .faults()
@@ -433,12 +462,17 @@ async fn a_monthly_report_has_environments_the_year_ahead_and_recommendations_of
     let stack = Stack::get();
     let topic = stack.topic("reports").await;
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 15).unwrap();
-    let config = cost_reporter::Config::from_vars(&ops_shared::Vars::from_pairs([
-        ("REPORT_TOPIC_ARN", topic.as_str()),
-        ("COST_ENVIRONMENTS", "TAG:Environment"),
-        ("COST_BUDGETS", r#"{"prod": 1500, "staging": 200}"#),
-    ]))
-    .unwrap();
+    // A record type no bill has, as the configured basis: every request of the run is new to
+    // moto, and the metrics are published.
+    let configured = |marker: String| {
+        cost_reporter::Config::from_vars(&ops_shared::Vars::from_pairs([
+            ("REPORT_TOPIC_ARN", topic.clone()),
+            ("COST_ENVIRONMENTS", "TAG:Environment".into()),
+            ("COST_BUDGETS", r#"{"prod": 1500, "staging": 200}"#.into()),
+            ("COST_EXCLUDE_RECORD_TYPES", marker),
+        ]))
+        .unwrap()
+    };
     let scanner = unique("cleanup-scanner");
     put_cleanup_figures(&stack, &scanner).await;
 
@@ -446,11 +480,13 @@ async fn a_monthly_report_has_environments_the_year_ahead_and_recommendations_of
     answer_recommendations(&stack, &key, today).await;
     inject_environment_costs(&stack, today).await;
     let ports = deps_reading(&stack, &key, &topic, &scanner).await;
-    let event = json!({"period": "monthly", "exclude_record_types": [unique("NoSuchRecordType")]});
+    let event = json!({"period": "monthly"});
+    let config = configured(unique("NoSuchRecordType"));
     let out = cost_reporter::report(&ports.ports(), &config, &event, today)
         .await
         .unwrap();
     let report = serde_json::to_value(&out.report).unwrap();
+    assert_eq!(out.metrics, "published");
 
     let envs = report["environments"].as_array().unwrap();
     let names: Vec<&str> = envs.iter().filter_map(|e| e["name"].as_str()).collect();
@@ -573,7 +609,7 @@ async fn a_monthly_report_has_environments_the_year_ahead_and_recommendations_of
     }
     inject_environment_costs(&stack, today).await;
     let ports = deps_reading(&stack, &refused, &topic, &scanner).await;
-    let event = json!({"period": "monthly", "exclude_record_types": [unique("NoSuchRecordType")]});
+    let config = configured(unique("NoSuchRecordType"));
     let out = cost_reporter::report(&ports.ports(), &config, &event, today)
         .await
         .unwrap();

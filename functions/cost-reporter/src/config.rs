@@ -96,8 +96,13 @@ fn environments(vars: &Vars) -> Result<Option<Environments>, CostError> {
             ))
         }
         Some(text) => {
-            let map = json_map(&text, |v| v.as_str().map(str::to_string))
-                .map_err(|p| invalid("COST_ACCOUNT_NAMES", p, expected_names))?;
+            let map = json_map(&text, |v| {
+                v.as_str()
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string)
+            })
+            .map_err(|p| invalid("COST_ACCOUNT_NAMES", p, expected_names))?;
             if let Some(bad) = map
                 .keys()
                 .find(|k| k.len() != 12 || !k.bytes().all(|b| b.is_ascii_digit()))
@@ -285,6 +290,9 @@ impl Config {
                 strings(v).ok_or_else(|| bad("exclude_record_types is not a list of strings".into()))?;
         }
         if let Some(v) = obj.get("budget") {
+            if !v.is_object() && !v.is_null() {
+                return Err(bad(r#"budget is not an object such as {"monthly": 1000}"#.into()));
+            }
             input.budget_monthly = match v.get("monthly") {
                 None | Some(Value::Null) => None,
                 Some(m) => Some(
@@ -367,6 +375,7 @@ mod tests {
             (json!({"group_by": ["INSTANCE_TYPE"]}), "'INSTANCE_TYPE'"),
             (json!({"top": 0}), "top"),
             (json!({"budget": {"monthly": -5}}), "budget.monthly"),
+            (json!({"budget": 50000}), "budget is not an object"),
             (json!({"perod": "daily"}), "key 'perod'"),
         ] {
             let err = c.input(&event).unwrap_err().to_string();
@@ -437,6 +446,13 @@ mod tests {
                     ("COST_ACCOUNT_NAMES", r#"{"prod": "111122223333"}"#),
                 ],
                 "12-digit",
+            ),
+            (
+                vec![
+                    ("COST_ENVIRONMENTS", "LINKED_ACCOUNT"),
+                    ("COST_ACCOUNT_NAMES", r#"{"111122223333": " "}"#),
+                ],
+                "bad value for '111122223333'",
             ),
         ] {
             let err = config(&pairs).unwrap_err().to_string();

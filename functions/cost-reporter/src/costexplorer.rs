@@ -259,24 +259,19 @@ impl CostSource for CostExplorer {
                 Some((start, r.mean_value()?.parse().ok()?))
             })
             .collect();
-        if !months.is_empty() {
-            return Ok(ForecastMonths { months });
-        }
-        // An answer with only the total: all of it counts as the first month.
-        out.total()
-            .and_then(|t| t.amount())
-            .and_then(|a| a.parse().ok())
-            .map(|total| ForecastMonths {
-                months: vec![(range.start, total)],
-            })
-            .ok_or_else(|| CostError::CostExplorer {
+        // A total without its months cannot be split into this month and the rest of the year:
+        // better the labelled run rate than a year's forecast counted as one month.
+        if months.is_empty() {
+            return Err(CostError::CostExplorer {
                 operation: "GetCostForecast",
-                reason: "no figures in the answer".into(),
+                reason: "the answer has no monthly figures".into(),
                 retryable: false,
-            })
+            });
+        }
+        Ok(ForecastMonths { months })
     }
 
-    async fn anomalies(&self, monitor_arn: &str, range: Range) -> Result<Vec<Anomaly>, CostError> {
+    async fn anomalies(&self, monitor_arn: &str, range: Range) -> Result<(Vec<Anomaly>, usize), CostError> {
         let dates = AnomalyDateInterval::builder()
             .start_date(range.start.to_string())
             .end_date(range.end.to_string())
@@ -284,6 +279,7 @@ impl CostSource for CostExplorer {
             .expect("start is set");
         let mut found = Vec::new();
         let mut token: Option<String> = None;
+        let mut pages = 0;
         loop {
             let out = self
                 .client
@@ -294,13 +290,14 @@ impl CostSource for CostExplorer {
                 .send()
                 .await
                 .map_err(|e| ce_error("GetAnomalies", &e))?;
+            pages += 1;
             found.extend(out.anomalies().iter().cloned());
             match out.next_page_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_string()),
                 _ => break,
             }
         }
-        Ok(found
+        let anomalies = found
             .iter()
             .map(|a| Anomaly {
                 start: a
@@ -312,7 +309,8 @@ impl CostSource for CostExplorer {
                 dimension: a.dimension_value().unwrap_or("(unknown)").to_string(),
                 impact: a.impact().map(|i| i.total_impact()).unwrap_or(0.0),
             })
-            .collect())
+            .collect();
+        Ok((anomalies, pages))
     }
 
     async fn savings_plans(&self) -> Result<Vec<Recommendation>, CostError> {

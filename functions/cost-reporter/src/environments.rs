@@ -105,6 +105,9 @@ pub struct EnvironmentLine {
     pub forecast_month_end: Option<f64>,
     /// The account's year ahead in the same share.
     pub annual_projection: Option<f64>,
+    /// This environment's share of the month's positive cost, which splits the forecasts; none
+    /// when nothing was spent yet.
+    pub share: Option<f64>,
     pub budget: Option<Budget>,
     pub current: f64,
     pub previous: f64,
@@ -158,15 +161,17 @@ pub fn lines(
     for name in config.budgets.keys() {
         by_name.entry(name.clone()).or_default();
     }
-    let share = |month: f64| (account_month_to_date >= 0.005).then(|| month / account_month_to_date);
+    // Shares of the positive cost: a credit on one line (often the untagged one) must not inflate
+    // the others past the account.
+    let positive: f64 = by_name.values().map(|s| s.month.max(0.0)).sum();
+    let share = |month: f64| (positive >= 0.005).then(|| month.max(0.0) / positive);
     let mut out: Vec<EnvironmentLine> = by_name
         .into_iter()
         .map(|(name, s)| {
-            let forecast_month_end = match (forecast.month_end, share(s.month)) {
-                (Some(end), Some(share)) => Some(s.month + (end - account_month_to_date) * share),
-                (Some(_), None) => Some(s.month),
-                (None, _) => None,
-            };
+            let forecast_month_end = forecast
+                .month_end
+                .zip(share(s.month))
+                .map(|(end, share)| s.month + (end - account_month_to_date) * share);
             let budget = config
                 .budgets
                 .get(&name)
@@ -183,6 +188,7 @@ pub fn lines(
             });
             services.truncate(TOP_SERVICES);
             EnvironmentLine {
+                share: share(s.month),
                 annual_projection: annual
                     .next_12_months
                     .zip(share(s.month))
@@ -285,6 +291,7 @@ mod tests {
             month_end: Some(30.0 * 53.0),
             method: ForecastMethod::CostExplorer,
             days_with_data: 15,
+            new_month: None,
         };
         let annual = AnnualProjection {
             trailing_12_months: None,
@@ -340,5 +347,59 @@ mod tests {
             (sum - 30.0 * 53.0).abs() < 1e-6,
             "the environments add up to the account"
         );
+    }
+
+    #[test]
+    fn a_credit_on_one_line_does_not_inflate_the_others() {
+        let today = d(16);
+        let w = windows(Period::Monthly, today);
+        let days = d(1)
+            .iter_days()
+            .take_while(|x| *x < today)
+            .map(|date| EnvironmentDay {
+                date,
+                costs: vec![
+                    ("Environment$prod".into(), "EC2".into(), 100.0),
+                    ("Environment$".into(), "Credits".into(), -99.0),
+                ],
+            })
+            .collect();
+        let series = EnvironmentSeries { days, requests: 1 };
+        let mtd = 15.0;
+        let forecast = Forecast {
+            month_end: Some(30.0),
+            method: ForecastMethod::CostExplorer,
+            days_with_data: 15,
+            new_month: None,
+        };
+        let annual = AnnualProjection {
+            trailing_12_months: None,
+            trailing_range: None,
+            next_12_months: Some(360.0),
+            next_from: d(1),
+            next_to: NaiveDate::from_ymd_opt(2027, 10, 1).unwrap(),
+            method: AnnualMethod::CostExplorerForecast,
+        };
+        let out = lines(
+            &config(Dimension::Tag("Environment".into())),
+            &series,
+            &w,
+            mtd,
+            &forecast,
+            &annual,
+        );
+        let prod = out.iter().find(|l| l.name == "prod").unwrap();
+        assert_eq!(prod.share, Some(1.0), "all of the positive cost");
+        assert_eq!(
+            prod.forecast_month_end,
+            Some(1500.0 + 15.0),
+            "its own 1,500 plus the account's rest"
+        );
+        assert_eq!(prod.annual_projection, Some(360.0));
+        let untagged = out.iter().find(|l| l.untagged).unwrap();
+        assert_eq!(untagged.share, Some(0.0));
+        assert!(out
+            .iter()
+            .all(|l| l.forecast_month_end.is_some_and(f64::is_finite)));
     }
 }

@@ -22,6 +22,9 @@ pub struct Forecast {
     pub method: ForecastMethod,
     /// The days of this month that have cost, which a run rate divides by.
     pub days_with_data: i64,
+    /// On the 1st: Cost Explorer's forecast of the whole month that starts today.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_month: Option<f64>,
 }
 
 /// What Cost Explorer's forecast call gave, before the analysis.
@@ -68,44 +71,73 @@ fn days_with_data(series: &Series, month: Range) -> i64 {
     days.len() as i64
 }
 
-/// The forecast of the rest of this month: the figures for months starting before the next.
-fn rest_of_month(months: &ForecastMonths, today: NaiveDate) -> f64 {
+/// The forecast of the rest of this month: the figure that starts today, or none when Cost
+/// Explorer's answer does not have it.
+fn rest_of_month(months: &ForecastMonths, today: NaiveDate) -> Option<f64> {
     let next = next_month(today);
-    months
+    let mut this = months
         .months
         .iter()
-        .filter(|(start, _)| *start < next)
-        .map(|(_, v)| v)
-        .sum()
+        .filter(|(start, _)| *start >= today && *start < next);
+    this.next().map(|(_, v)| *v)
+}
+
+/// The eleven months after this one, when the answer has every one of them.
+fn eleven_after(months: &ForecastMonths, today: NaiveDate) -> Option<f64> {
+    let next = next_month(today);
+    let after: Vec<f64> = months
+        .months
+        .iter()
+        .filter(|(start, _)| *start >= next)
+        .map(|(_, v)| *v)
+        .collect();
+    (after.len() >= 11).then(|| after.iter().take(11).sum())
+}
+
+/// Days of the month still to come: after the last day with cost (Cost Explorer's data lags a day
+/// or so, and a missing yesterday is to come too, not a day without cost).
+fn days_left(series: &Series, month: Range) -> i64 {
+    let month_days = (next_month(month.start) - month.start).num_days();
+    let last = series
+        .days
+        .iter()
+        .filter(|d| month.contains(d.date) && d.groups.iter().any(|(_, c)| c.abs() >= 0.005))
+        .map(|d| d.date)
+        .max();
+    match last {
+        Some(last) => month_days - ((last - month.start).num_days() + 1),
+        None => month_days - month.days(),
+    }
 }
 
 pub fn month_end(month_to_date: f64, windows: &Windows, series: &Series, input: &ForecastInput) -> Forecast {
     let with_data = days_with_data(series, windows.month);
+    let today = windows.query.end;
+    let rest = match input {
+        ForecastInput::Months(m) => rest_of_month(m, today),
+        ForecastInput::Failed => None,
+    };
     let (month_end, method) = if windows.month_complete() {
         (Some(month_to_date), ForecastMethod::MonthComplete)
+    } else if let Some(rest) = rest {
+        (Some(month_to_date + rest), ForecastMethod::CostExplorer)
+    } else if with_data > 0 {
+        // Actual to date plus the daily rate of the days that have cost for the days left: a
+        // first run mid-month with two days of data is not spread over the whole month.
+        let left = days_left(series, windows.month);
+        (
+            Some(month_to_date + month_to_date / with_data as f64 * left as f64),
+            ForecastMethod::RunRate,
+        )
     } else {
-        match input {
-            ForecastInput::Months(m) => (
-                Some(month_to_date + rest_of_month(m, windows.month.end)),
-                ForecastMethod::CostExplorer,
-            ),
-            // Actual to date plus the daily rate of the days that have cost for the days left: a
-            // first run mid-month with two days of data is not spread over the whole month.
-            ForecastInput::Failed if with_data > 0 => {
-                let month_days = (next_month(windows.month.start) - windows.month.start).num_days();
-                let left = month_days - windows.month.days();
-                (
-                    Some(month_to_date + month_to_date / with_data as f64 * left as f64),
-                    ForecastMethod::RunRate,
-                )
-            }
-            ForecastInput::Failed => (None, ForecastMethod::Unavailable),
-        }
+        (None, ForecastMethod::Unavailable)
     };
     Forecast {
         month_end,
         method,
         days_with_data: with_data,
+        // On the 1st the forecast's first figure is the whole new month.
+        new_month: rest.filter(|_| windows.month_complete()),
     }
 }
 
@@ -117,24 +149,22 @@ pub fn annual(
     today: NaiveDate,
 ) -> AnnualProjection {
     let this_month = crate::request::first_of_month(today);
-    let next = next_month(today);
-    let (next_12_months, method) = match (input, forecast.month_end) {
-        (ForecastInput::Months(m), _) if !m.months.is_empty() => {
-            let after: f64 = m
-                .months
-                .iter()
-                .filter(|(start, _)| *start >= next)
-                .map(|(_, v)| v)
-                .sum();
-            let this = if today == this_month {
-                // On the 1st the forecast starts with this whole month.
-                rest_of_month(m, today)
-            } else {
-                forecast.month_end.unwrap_or(0.0)
-            };
-            (Some(this + after), AnnualMethod::CostExplorerForecast)
-        }
-        (_, Some(month)) if forecast.method != ForecastMethod::Unavailable => {
+    // This month: on the 1st its whole forecast, otherwise actual to date plus the rest.
+    let this = if today == this_month {
+        forecast.new_month
+    } else {
+        forecast
+            .month_end
+            .filter(|_| forecast.method == ForecastMethod::CostExplorer)
+    };
+    let after = match input {
+        ForecastInput::Months(m) => eleven_after(m, today),
+        ForecastInput::Failed => None,
+    };
+    let (next_12_months, method) = match (this, after, forecast.month_end) {
+        (Some(this), Some(after), _) => (Some(this + after), AnnualMethod::CostExplorerForecast),
+        // A forecast short of its months is not called one.
+        (_, _, Some(month)) if forecast.method != ForecastMethod::Unavailable => {
             (Some(month * 12.0), AnnualMethod::RunRateTimes12)
         }
         _ => (None, AnnualMethod::Unavailable),
@@ -229,6 +259,49 @@ mod tests {
     }
 
     #[test]
+    fn a_forecast_without_this_month_or_short_of_months_is_not_taken_as_one() {
+        let today = d(2026, 11, 15);
+        let w = windows(Period::Monthly, today);
+        let s = flat(w.query.start, today, 10.0);
+        // Only next month onwards: this month's rest is missing.
+        let skewed = ForecastInput::Months(ForecastMonths {
+            months: vec![(d(2026, 12, 1), 300.0)],
+        });
+        let f = month_end(140.0, &w, &s, &skewed);
+        assert_eq!(f.method, ForecastMethod::RunRate, "{f:?}");
+        // This month and three more, not eleven: the year is the labelled run rate.
+        let short = ForecastInput::Months(ForecastMonths {
+            months: vec![
+                (today, 160.0),
+                (d(2026, 12, 1), 300.0),
+                (d(2027, 1, 1), 300.0),
+                (d(2027, 2, 1), 300.0),
+            ],
+        });
+        let f = month_end(140.0, &w, &s, &short);
+        assert_eq!(
+            (f.month_end, f.method),
+            (Some(300.0), ForecastMethod::CostExplorer)
+        );
+        let a = annual(&f, &short, None, today);
+        assert_eq!(
+            (a.next_12_months, a.method),
+            (Some(3600.0), AnnualMethod::RunRateTimes12)
+        );
+    }
+
+    #[test]
+    fn a_lagging_yesterday_is_still_to_come_in_the_run_rate() {
+        // $10 a day up to the 13th; the 14th not in Cost Explorer yet; run on the 15th of a
+        // 30-day month: 130 + 10 x 17 days (the 14th to the 30th).
+        let today = d(2026, 11, 15);
+        let w = windows(Period::Monthly, today);
+        let s = flat(d(2026, 11, 1), d(2026, 11, 14), 10.0);
+        let f = month_end(130.0, &w, &s, &ForecastInput::Failed);
+        assert_eq!(f.month_end, Some(300.0));
+    }
+
+    #[test]
     fn on_the_first_the_month_is_complete_and_the_year_starts_with_the_new_month() {
         let today = d(2026, 3, 1);
         let w = windows(Period::Monthly, today);
@@ -238,6 +311,11 @@ mod tests {
         assert_eq!(
             (f.month_end, f.method),
             (Some(280.0), ForecastMethod::MonthComplete)
+        );
+        assert_eq!(
+            f.new_month,
+            Some(310.0),
+            "March's whole forecast, for the metrics of the 1st"
         );
         let a = annual(&f, &input, None, today);
         assert_eq!(

@@ -11,7 +11,7 @@ pub mod error;
 pub mod forecast;
 pub mod recommendations;
 pub mod render;
-mod render_sections;
+pub(crate) mod render_sections;
 pub mod report;
 pub mod request;
 pub mod source;

@@ -81,12 +81,17 @@ pub fn environments(out: &mut String, a: &Analysis) {
     let _ = writeln!(out, "{RULE}");
     for env in &a.environments {
         let budget = match &env.budget {
-            Some(b) => format!(
-                "{:.0}% of {}{}",
-                b.forecast_pct.unwrap_or(b.month_to_date_pct),
-                money(b.monthly, c),
-                if b.forecast_over { " - OVER" } else { "" }
-            ),
+            Some(b) => {
+                let (what, pct) = match b.forecast_pct {
+                    Some(p) => ("forecast", p),
+                    None => ("to date", b.month_to_date_pct),
+                };
+                format!(
+                    "{what} {pct:.0}% of {}{}",
+                    money(b.monthly, c),
+                    if b.forecast_over { " - OVER" } else { "" }
+                )
+            }
             None => String::new(),
         };
         let opt = |v: Option<f64>| v.map(|v| money(v, c)).unwrap_or_else(|| "n/a".into());
@@ -123,10 +128,12 @@ pub fn recommendations(out: &mut String, a: &Analysis) {
         let _ = writeln!(
             out,
             "  {}",
-            if r.available {
+            if !r.available {
+                "None: every source was unavailable (below)."
+            } else if r.unavailable.is_empty() {
                 "Nothing to act on: no source found a saving."
             } else {
-                "None: every source was unavailable (below)."
+                "No saving found by the sources that answered; the others are below."
             }
         );
     }
@@ -151,7 +158,7 @@ pub fn unread(out: &mut String, a: &Analysis) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
 
     use chrono::NaiveDate;
@@ -311,12 +318,12 @@ WARNING        the month-end forecast passes the budget
 
 Top by cost                                   Current     Previous       Change        %  Last 14 days
 ------------------------------------------------------------------------------------------------------
-Amazon Elastic Compute Cloud - Compute        $763.00      $672.00      +$91.00   +13.5%  ▅▅▅▆▆▆▆▇▇▇▇███
+Amazon Elastic Compute Cloud - Compute        $763.00      $672.00      +$91.00   +13.5%  ▅▆▆▆▆▆▇▇▇▇▇███
 Amazon Relational Database Service            $168.00      $168.00        $0.00    +0.0%  ██████████████
 Amazon Simple Storage Service                  $84.00       $84.00        $0.00    +0.0%  ██████████████
 Other (1 group)                                $21.00       $21.00        $0.00    +0.0%  ██████████████
 ------------------------------------------------------------------------------------------------------
-Total                                       $1,036.00      $945.00      +$91.00    +9.6%  ▆▆▆▆▆▇▇▇▇▇▇███
+Total                                       $1,036.00      $945.00      +$91.00    +9.6%  ▆▆▆▇▇▇▇▇▇▇████
 
 Biggest movers
   Amazon Elastic Compute Cloud - Compute        +$91.00   +13.5%
@@ -324,9 +331,9 @@ Biggest movers
 Environments by tag Environment (forecasts: the account's, in each one's share of the month to date)
 Environment                 To date    Month end   Year ahead   Change  Last 14 days   Budget
 ------------------------------------------------------------------------------------------------------
-prod                        $833.00    $1,797.86   $21,698.20   +12.3%  ▅▅▆▆▆▆▇▇▇▇▇███ 120% of $1,500.00 - OVER
+prod                        $833.00    $1,797.86   $21,698.20   +12.3%  ▆▆▆▆▆▇▇▇▇▇▇███ forecast 120% of $1,500.00 - OVER
     top: Amazon Elastic Compute Cloud - Compute $651.00, Amazon Relational Database Service $168.00, AWS Lambda $14.00
-staging                      $84.00      $181.30    $2,188.05    +0.0%  ██████████████ 73% of $250.00
+staging                      $84.00      $181.30    $2,188.05    +0.0%  ██████████████ forecast 73% of $250.00
     top: Amazon Elastic Compute Cloud - Compute $84.00
 dev                          $35.00       $75.54      $911.69    +0.0%  ██████████████
     top: Amazon Elastic Compute Cloud - Compute $28.00, AWS Lambda $7.00

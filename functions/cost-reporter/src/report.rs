@@ -24,6 +24,8 @@ pub struct ReportOutput {
     pub subject: String,
     pub report: Analysis,
     pub text: String,
+    /// Whether the Cost* metrics went to CloudWatch: `published`, `not published: why`, `failed: why`.
+    pub metrics: String,
 }
 
 /// What a report talks to.
@@ -104,7 +106,7 @@ pub async fn report(
     {
         Ok(months) => ForecastInput::Months(months),
         Err(e) => {
-            tracing::warn!(error = %e, "Cost Explorer's forecast is unavailable; projecting the run rate");
+            said("forecast", e);
             ForecastInput::Failed
         }
     };
@@ -147,17 +149,20 @@ pub async fn report(
     };
 
     let (anomalies, anomalies_unread) = match &config.anomaly_monitor {
-        Some(monitor) => {
-            requests += 1;
-            match ports.source.anomalies(monitor, windows.current).await {
-                Ok(found) => (found, None),
-                // Said in the report: an empty list must not read as "no anomalies".
-                Err(e) => {
+        Some(monitor) => match ports.source.anomalies(monitor, windows.current).await {
+            Ok((found, pages)) => {
+                requests += pages;
+                (found, None)
+            }
+            // Said in the report: an empty list must not read as "no anomalies".
+            Err(e) => {
+                requests += 1;
+                {
                     tracing::warn!(error = %e, "could not read cost anomalies");
                     (Vec::new(), Some(e.to_string()))
                 }
             }
-        }
+        },
         None => (Vec::new(), None),
     };
 
@@ -191,20 +196,43 @@ pub async fn report(
             message: text.clone(),
         })
         .await?;
-    ports.metrics.put(&points(&analysis)).await?;
-    tracing::info!(%subject, requests, "report published");
+    // An ad-hoc report on another basis must not overwrite the series an alarm watches; and the
+    // email is out, so a failure here is said, not retried (a retry would mail the report again).
+    let metrics = if input.metric != config.defaults.metric
+        || input.exclude_record_types != config.defaults.exclude_record_types
+    {
+        "not published: this report's metric or record types are not the configured ones".to_string()
+    } else {
+        match ports.metrics.put(&points(&analysis)).await {
+            Ok(_) => "published".to_string(),
+            Err(e) => {
+                tracing::error!(error = %e, "the cost metrics were not published; the report was");
+                format!("failed: {e}")
+            }
+        }
+    };
+    tracing::info!(%subject, requests, %metrics, "report published");
     Ok(ReportOutput {
         subject,
         report: analysis,
         text,
+        metrics,
     })
 }
 
 /// `CostMonthToDate`, `CostForecastMonthEnd` and `CostAnnualProjection`, for the account and per
 /// environment (dimension `Environment`), so an alarm can watch a budget and `ops status` can show them.
+/// On the 1st they are about the month that starts today (nothing spent yet, and its whole
+/// forecast), never the month that ended: a budget alarm must not fire for a closed month.
 pub fn points(a: &Analysis) -> Vec<Metric> {
-    let mut points = vec![Metric::new("CostMonthToDate", a.month_to_date, Unit::None)];
-    if let Some(f) = a.forecast.month_end {
+    let new_month = a.windows.month_complete();
+    let (month_to_date, month_end) = if new_month {
+        (0.0, a.forecast.new_month)
+    } else {
+        (a.month_to_date, a.forecast.month_end)
+    };
+    let mut points = vec![Metric::new("CostMonthToDate", month_to_date, Unit::None)];
+    if let Some(f) = month_end {
         points.push(Metric::new("CostForecastMonthEnd", f, Unit::None));
     }
     if let Some(y) = a.annual_projection.next_12_months {
@@ -212,12 +240,13 @@ pub fn points(a: &Analysis) -> Vec<Metric> {
     }
     for env in &a.environments {
         let with = |m: Metric| m.dimension("Environment", env.name.clone());
-        points.push(with(Metric::new(
-            "CostMonthToDate",
-            env.month_to_date,
-            Unit::None,
-        )));
-        if let Some(f) = env.forecast_month_end {
+        let (to_date, end) = if new_month {
+            (0.0, a.forecast.new_month.zip(env.share).map(|(f, s)| f * s))
+        } else {
+            (env.month_to_date, env.forecast_month_end)
+        };
+        points.push(with(Metric::new("CostMonthToDate", to_date, Unit::None)));
+        if let Some(f) = end {
             points.push(with(Metric::new("CostForecastMonthEnd", f, Unit::None)));
         }
         if let Some(y) = env.annual_projection {
@@ -225,4 +254,196 @@ pub fn points(a: &Analysis) -> Vec<Metric> {
         }
     }
     points
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use ops_shared::metrics::PutSummary;
+    use ops_shared::SharedError;
+
+    use crate::request::Range;
+    use crate::source::{
+        Anomaly, CleanupFigures, DayCost, EnvironmentDay, ForecastMonths, Recommendation, RESERVED_SERVICES,
+    };
+
+    /// Every reserved service had spend, in every environment: the most a report asks for.
+    struct Counting {
+        calls: AtomicUsize,
+    }
+
+    impl Counting {
+        fn call(&self) {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn day_range(range: Range) -> Vec<chrono::NaiveDate> {
+        range.start.iter_days().take_while(|d| *d < range.end).collect()
+    }
+
+    #[async_trait]
+    impl CostSource for Counting {
+        async fn daily_costs(&self, q: &CostQuery) -> Result<Series, CostError> {
+            self.call();
+            let days = day_range(q.range)
+                .into_iter()
+                .map(|date| DayCost {
+                    date,
+                    estimated: false,
+                    groups: RESERVED_SERVICES.iter().map(|s| (s.to_string(), 10.0)).collect(),
+                })
+                .collect();
+            Ok(Series {
+                currency: "USD".into(),
+                days,
+                requests: 1,
+            })
+        }
+        async fn environment_costs(&self, q: &CostQuery) -> Result<EnvironmentSeries, CostError> {
+            self.call();
+            let days = day_range(q.range)
+                .into_iter()
+                .map(|date| EnvironmentDay {
+                    date,
+                    costs: RESERVED_SERVICES
+                        .iter()
+                        .map(|s| ("Environment$prod".to_string(), s.to_string(), 10.0))
+                        .collect(),
+                })
+                .collect();
+            Ok(EnvironmentSeries { days, requests: 1 })
+        }
+        async fn monthly_totals(&self, _: &CostQuery) -> Result<(Vec<(NaiveDate, f64)>, usize), CostError> {
+            self.call();
+            Ok((Vec::new(), 1))
+        }
+        async fn forecast(&self, _: &str, range: Range, _: &[String]) -> Result<ForecastMonths, CostError> {
+            self.call();
+            Ok(ForecastMonths {
+                months: vec![(range.start, 100.0)],
+            })
+        }
+        async fn anomalies(&self, _: &str, _: Range) -> Result<(Vec<Anomaly>, usize), CostError> {
+            self.call();
+            Ok((Vec::new(), 1))
+        }
+        async fn savings_plans(&self) -> Result<Vec<Recommendation>, CostError> {
+            self.call();
+            Ok(Vec::new())
+        }
+        async fn reservations(&self, _: &str) -> Result<Vec<Recommendation>, CostError> {
+            self.call();
+            Ok(Vec::new())
+        }
+        async fn rightsizing(&self) -> Result<Vec<Recommendation>, CostError> {
+            self.call();
+            Ok(Vec::new())
+        }
+    }
+
+    struct Nowhere;
+
+    #[async_trait]
+    impl CleanupReader for Nowhere {
+        async fn latest(&self) -> Result<Option<CleanupFigures>, CostError> {
+            Ok(None)
+        }
+    }
+
+    #[async_trait]
+    impl Notifier for Nowhere {
+        async fn notify(&self, _: &Notification) -> Result<String, SharedError> {
+            Ok("sent".into())
+        }
+    }
+
+    #[async_trait]
+    impl MetricSink for Nowhere {
+        async fn put(&self, m: &[Metric]) -> Result<PutSummary, SharedError> {
+            Ok(PutSummary {
+                sent: m.len(),
+                dropped: 0,
+                requests: 1,
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_request_budget_holds_at_its_worst() {
+        let config = Config::from_vars(&ops_shared::Vars::from_pairs([
+            ("REPORT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:reports"),
+            ("COST_ENVIRONMENTS", "TAG:Environment"),
+        ]))
+        .unwrap();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 15).unwrap();
+        for (period, most) in [("daily", 3), ("weekly", 10), ("monthly", 10)] {
+            let source = Counting {
+                calls: AtomicUsize::new(0),
+            };
+            let ports = Ports {
+                source: &source,
+                cleanup: &Nowhere,
+                notifier: &Nowhere,
+                metrics: &Nowhere,
+            };
+            let out = report(&ports, &config, &serde_json::json!({"period": period}), today)
+                .await
+                .unwrap();
+            let calls = source.calls.load(Ordering::SeqCst);
+            assert_eq!(calls, most, "{period}");
+            assert_eq!(
+                out.report.requests, calls,
+                "{period}: the footer counts what was asked"
+            );
+            assert!(out
+                .text
+                .contains(&format!("This report made {most} Cost Explorer request(s)")));
+        }
+    }
+
+    fn value(points: &[Metric], name: &str, env: Option<&str>) -> Option<f64> {
+        points
+            .iter()
+            .find(|m| {
+                m.name == name
+                    && m.dimensions
+                        .iter()
+                        .find(|(k, _)| k == "Environment")
+                        .map(|(_, v)| v.as_str())
+                        == env
+            })
+            .map(|m| m.value)
+    }
+
+    #[test]
+    fn the_metrics_of_the_first_are_about_the_month_that_starts() {
+        let mut a = crate::render_sections::tests::monthly();
+        let mid = points(&a);
+        assert_eq!(value(&mid, "CostMonthToDate", None), Some(a.month_to_date));
+        assert_eq!(
+            value(&mid, "CostForecastMonthEnd", Some("prod")),
+            a.environments[0].forecast_month_end
+        );
+        assert!(value(&mid, "CostAnnualProjection", Some("(untagged)")).is_some());
+
+        // The same report as if run on the 1st of December with December's forecast at 2,400.
+        a.windows = crate::request::windows(
+            crate::request::Period::Monthly,
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        );
+        a.forecast.new_month = Some(2400.0);
+        let first = points(&a);
+        assert_eq!(value(&first, "CostMonthToDate", None), Some(0.0));
+        assert_eq!(
+            value(&first, "CostForecastMonthEnd", None),
+            Some(2400.0),
+            "December's, not November's total"
+        );
+        let prod = value(&first, "CostForecastMonthEnd", Some("prod")).unwrap();
+        assert!((prod - 2400.0 * a.environments[0].share.unwrap()).abs() < 1e-9);
+    }
 }

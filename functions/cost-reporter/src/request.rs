@@ -188,7 +188,8 @@ pub fn windows(period: Period, today: NaiveDate) -> Windows {
             .start
             .min(comparison.start)
             .min(month.start)
-            .min(spark.start),
+            .min(spark.start)
+            .min(week_ago.map_or(today, |w| w.start)),
         end: today,
     };
     Windows {

@@ -110,7 +110,8 @@ pub trait CostSource: Send + Sync {
         range: Range,
         exclude_record_types: &[String],
     ) -> Result<ForecastMonths, CostError>;
-    async fn anomalies(&self, monitor_arn: &str, range: Range) -> Result<Vec<Anomaly>, CostError>;
+    /// The anomalies and the pages it took.
+    async fn anomalies(&self, monitor_arn: &str, range: Range) -> Result<(Vec<Anomaly>, usize), CostError>;
     /// Compute Savings Plans, one year, no upfront, from the last 30 days.
     async fn savings_plans(&self) -> Result<Vec<Recommendation>, CostError>;
     /// Reserved instances of one of [`RESERVED_SERVICES`], one year, no upfront, last 30 days.

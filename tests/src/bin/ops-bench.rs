@@ -606,8 +606,8 @@ impl cost_reporter::source::CostSource for Year {
         &self,
         _: &str,
         _: cost_reporter::request::Range,
-    ) -> Result<Vec<cost_reporter::source::Anomaly>, cost_reporter::CostError> {
-        Ok(Vec::new())
+    ) -> Result<(Vec<cost_reporter::source::Anomaly>, usize), cost_reporter::CostError> {
+        Ok((Vec::new(), 1))
     }
     async fn savings_plans(
         &self,
@@ -674,7 +674,7 @@ async fn cost_analysis(bench: &Bench) -> Workload {
     };
     let mut figures = Vec::new();
     for period in ["daily", "weekly", "monthly"] {
-        let event = json!({"period": period, "budget": 50000});
+        let event = json!({"period": period, "budget": {"monthly": 50000}});
         let mut times = Vec::new();
         for _ in 0..9 {
             let t = Instant::now();
