@@ -24,7 +24,7 @@ STACK_DIR ?= $(CURDIR)/.stack
 # The Lambda Runtime API emulator of `make watch`, and where `make invoke` sends events.
 WATCH_PORT ?= 9000
 
-.PHONY: help setup setup-deploy build demo bench lint lint-infra test unit stack-up stack-down watch invoke fmt package deploy destroy
+.PHONY: help setup setup-deploy build demo bench lint lint-infra test unit stack-up stack-down watch invoke status fmt package deploy destroy
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -99,6 +99,12 @@ watch: ## run the functions under cargo lambda watch, wired to the stack of make
 	@test -f $(STACK_DIR)/env || { echo "no stack in $(STACK_DIR): run 'make stack-up' first"; exit 1; }
 	. $(STACK_DIR)/env && cargo lambda watch --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) \
 		--env-file infra/local/functions.env
+
+status: ## ops status against the stack of make stack-up (the whole picture, one screen)
+	@test -f $(STACK_DIR)/env || { echo "no stack in $(STACK_DIR): run 'make stack-up' first"; exit 1; }
+	cargo build -p ops-cli --bin ops
+	. $(STACK_DIR)/env && $(CARGO_TARGET_DIR)/debug/ops status; code=$$?; \
+		echo "ops status exited $$code (0 healthy, 1 degraded, 2 down, 3 could not tell)"
 
 invoke: ## send an event to a watched function: make invoke FN=alarm-forwarder EVENT=events/alarm-forwarder/x.json
 	@test -n "$(FN)" && test -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<events/...json>"; exit 1; }

@@ -13,4 +13,7 @@ pub enum OpsError {
 
     #[error("{path} could not be written: {reason}")]
     Save { path: String, reason: String },
+
+    #[error("the cost report could not be made: {0}")]
+    Cost(String),
 }

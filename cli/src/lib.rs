@@ -2,6 +2,7 @@
 //! their tags and descriptions, metrics, secret rotation dates) and runs the health-checker's
 //! probes on demand; the functions know nothing of it.
 
+pub mod cost;
 pub mod error;
 pub mod health;
 pub mod read;
@@ -13,17 +14,27 @@ use std::path::Path;
 pub use error::OpsError;
 use status::{Readings, Status};
 
-/// Reads every section (each on its own: one failing is reported, not fatal) and judges.
-pub async fn run_status(prefix: &str) -> Status {
+/// Reads every section (each on its own: one failing is reported, not fatal) and judges. The cost
+/// section comes from the cost-reporter's metrics, or with `live` from Cost Explorer (at most
+/// three requests, $0.01 each, said in the section).
+pub async fn run_status(prefix: &str, live: bool) -> Status {
     let aws = ops_shared::aws::load().await;
     let cw = aws_sdk_cloudwatch::Client::new(&aws);
     let sm = aws_sdk_secretsmanager::Client::new(&aws);
     let now = chrono::Utc::now();
-    let (checks, alarms, secrets, cleanup) = tokio::join!(
+    let cost = async {
+        if live {
+            cost::live(&aws).await
+        } else {
+            cost::from_metrics(&cw).await
+        }
+    };
+    let (checks, alarms, secrets, cleanup, cost) = tokio::join!(
         read::checks(&cw, prefix),
         read::alarms(&cw),
         read::secrets(&sm, now),
-        read::cleanup(&cw)
+        read::cleanup(&cw),
+        cost
     );
     status::judge(
         Readings {
@@ -31,6 +42,7 @@ pub async fn run_status(prefix: &str) -> Status {
             alarms,
             secrets,
             cleanup,
+            cost,
         },
         prefix,
         now,

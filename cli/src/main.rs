@@ -4,13 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ops_cli::{health, render, run_status, save};
+use ops_cli::{cost, health, render, run_status, save};
 
 #[derive(Parser)]
 #[command(
     name = "ops",
     version,
-    about = "The state of the account from a terminal: status and on-demand health checks"
+    about = "The state of the account from a terminal: status, on-demand health checks, the cost digest"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -31,6 +31,20 @@ enum Command {
         /// The health-checker's alarm prefix.
         #[arg(long, env = "ALARM_PREFIX", default_value = "ops-lambdas-health-")]
         prefix: String,
+        /// Cost from Cost Explorer now (at most 3 requests, $0.01 each) instead of the
+        /// cost-reporter's last published figures.
+        #[arg(long)]
+        live: bool,
+    },
+    /// Print the cost digest the cost-reporter would send, from Cost Explorer now, sending
+    /// nothing (its footer gives the requests made, $0.01 each). Reads the COST_* variables.
+    Cost {
+        /// daily, weekly or monthly; default: COST_PERIOD, else daily.
+        #[arg(long, value_parser = ["daily", "weekly", "monthly"])]
+        period: Option<String>,
+        /// Print the report's JSON instead of the text.
+        #[arg(long)]
+        json: bool,
     },
     /// Run checks now from this machine with the health-checker's probes; publishes nothing,
     /// touches no alarm. Exit code 1 when a check fails.
@@ -68,8 +82,9 @@ async fn main() -> ExitCode {
             json,
             save: dir,
             prefix,
+            live,
         } => {
-            let status = run_status(&prefix).await;
+            let status = run_status(&prefix, live).await;
             let text = render::status(&status);
             let doc = serde_json::to_string_pretty(&status).unwrap_or_default();
             print!("{}", if json { format!("{doc}\n") } else { text.clone() });
@@ -80,6 +95,26 @@ async fn main() -> ExitCode {
                 }
             }
             ExitCode::from(status.overall.exit_code() as u8)
+        }
+        Command::Cost { period, json } => {
+            let aws = ops_shared::aws::load().await;
+            match cost::report(&aws, period.as_deref()).await {
+                Ok(out) => {
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&out.report).unwrap_or_default()
+                        );
+                    } else {
+                        print!("Subject: {}\n\n{}", out.subject, out.text);
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("ops: {e}");
+                    ExitCode::from(3)
+                }
+            }
         }
         Command::Health {
             kinds,

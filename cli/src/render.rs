@@ -64,8 +64,7 @@ pub fn status(s: &Status) -> String {
         }
         out.push_str(&format!("{t}\n"));
     }
-    out.push_str("\ncost\n");
-    out.push_str(&format!("  {}\n", s.cost.note.clone().unwrap_or_default()));
+    cost(&mut out, &s.cost);
     out.push_str("\ncleanup\n");
     let c = &s.cleanup;
     if let Some(n) = c.candidates {
@@ -106,6 +105,58 @@ pub fn status(s: &Status) -> String {
         out.push_str(&format!("{t}\n"));
     }
     out
+}
+
+fn cost(out: &mut String, c: &crate::status::Cost) {
+    let from = match c.source.as_deref() {
+        Some("live") => "live from Cost Explorer",
+        _ => "the cost-reporter's last report",
+    };
+    out.push_str(&format!("\ncost ({from}, as of {})\n", when(&c.as_of)));
+    let currency = c.currency.as_deref().unwrap_or("USD");
+    let money = |v: Option<f64>| {
+        v.map(|v| cost_reporter::render::money(v, currency))
+            .unwrap_or_else(|| "-".into())
+    };
+    if c.month_to_date.is_some() {
+        let budget = match (c.budget, c.budget_use_pct) {
+            (Some(b), Some(pct)) => format!(
+                "; budget {}: forecast {pct:.0}%{}",
+                money(Some(b)),
+                if pct > 100.0 { " OVER" } else { "" }
+            ),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "  month to date {}, forecast month end {}, year ahead {}{budget}\n",
+            money(c.month_to_date),
+            money(c.forecast_month_end),
+            money(c.annual_projection)
+        ));
+    }
+    if !c.environments.is_empty() {
+        let mut t = table(&["environment", "to date", "month end", "year ahead", "budget use"]);
+        for e in &c.environments {
+            t.add_row(vec![
+                e.name.clone(),
+                money(e.month_to_date),
+                money(e.forecast_month_end),
+                money(e.annual_projection),
+                match (e.budget, e.budget_use_pct) {
+                    (Some(b), Some(pct)) => format!(
+                        "{pct:.0}% of {}{}",
+                        money(Some(b)),
+                        if pct > 100.0 { " OVER" } else { "" }
+                    ),
+                    _ => "-".into(),
+                },
+            ]);
+        }
+        out.push_str(&format!("{t}\n"));
+    }
+    if let Some(note) = &c.note {
+        out.push_str(&format!("  {note}\n"));
+    }
 }
 
 pub fn health(report: &health_checker::Report) -> String {

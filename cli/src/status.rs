@@ -33,16 +33,44 @@ pub struct SecretRow {
     pub overdue: bool,
 }
 
-/// What a section could not say, and why: printed, and in the JSON as `note`.
+/// One environment's figures, as the cost-reporter's metrics (or a live report) give them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EnvironmentCost {
+    pub name: String,
+    pub month_to_date: Option<f64>,
+    pub forecast_month_end: Option<f64>,
+    pub annual_projection: Option<f64>,
+    pub budget: Option<f64>,
+    /// The month-end forecast in percent of the budget.
+    pub budget_use_pct: Option<f64>,
+}
+
+/// The cost section. What it could not say, and why, is in `note`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Cost {
     pub month_to_date: Option<f64>,
     pub forecast_month_end: Option<f64>,
     pub annual_projection: Option<f64>,
     pub currency: Option<String>,
-    pub environments: Vec<serde_json::Value>,
+    pub budget: Option<f64>,
+    pub budget_use_pct: Option<f64>,
+    pub environments: Vec<EnvironmentCost>,
+    /// When the figures were published (metrics) or read (live).
+    pub as_of: Option<DateTime<Utc>>,
+    /// `metrics` (the cost-reporter's last run, no Cost Explorer charge) or `live` (Cost Explorer now).
+    pub source: Option<String>,
+    /// Cost Explorer requests a live read made ($0.01 each).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// The forecast in percent of the budget.
+pub fn budget_use(forecast: Option<f64>, budget: Option<f64>) -> Option<f64> {
+    forecast
+        .zip(budget.filter(|b| *b > 0.0))
+        .map(|(f, b)| 100.0 * f / b)
 }
 
 /// One cleanup rule's latest count and estimated saving.
@@ -112,6 +140,7 @@ pub struct Readings {
     pub alarms: Result<Vec<AlarmRow>, String>,
     pub secrets: Result<Vec<SecretRow>, String>,
     pub cleanup: Result<Cleanup, String>,
+    pub cost: Result<Cost, String>,
 }
 
 /// The verdict, most telling first. Down: at least half the managed checks (and at least one) in
@@ -209,12 +238,10 @@ pub fn judge(readings: Readings, prefix: &str, now: DateTime<Utc>) -> Status {
         generated_at: now,
         health: Health { checks },
         alarms,
-        cost: Cost {
-            note: Some(
-                "not shown: the cost-reporter does not publish cost metrics yet (issue #20/#21)".into(),
-            ),
+        cost: readings.cost.unwrap_or_else(|e| Cost {
+            note: Some(format!("could not be read: {e}")),
             ..Cost::default()
-        },
+        }),
         cleanup: readings.cleanup.unwrap_or_else(|e| Cleanup {
             note: Some(format!("could not be read: {e}")),
             ..Cleanup::default()
@@ -268,6 +295,7 @@ mod tests {
             alarms: Ok(alarms),
             secrets: Ok(Vec::new()),
             cleanup: Ok(Cleanup::default()),
+            cost: Ok(Cost::default()),
         }
     }
 
@@ -314,6 +342,7 @@ mod tests {
                 alarms: Ok(vec![]),
                 secrets: Ok(vec![]),
                 cleanup: Ok(Cleanup::default()),
+                cost: Ok(Cost::default()),
             },
             P,
             now,
@@ -345,6 +374,7 @@ mod tests {
                 alarms: Err("Throttling".into()),
                 secrets: Ok(vec![]),
                 cleanup: Ok(Cleanup::default()),
+                cost: Ok(Cost::default()),
             },
             P,
             now,
@@ -357,6 +387,7 @@ mod tests {
                 alarms: Ok(vec![]),
                 secrets: Err("AccessDenied".into()),
                 cleanup: Ok(Cleanup::default()),
+                cost: Ok(Cost::default()),
             },
             P,
             now,

@@ -473,6 +473,19 @@ def run_steps(watch, aws):
     check(login(new), "rotate", f"{new['username']} logs in to PostgreSQL (TLS, verify-full) with the new password")
     check(not login(old), "rotate", "the old password no longer works")
 
+    say("== 9. ops status: the whole picture on one screen")
+    target = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/ops-lambdas/target"))
+    out = subprocess.run([str(target / "debug" / "ops"), "status", "--prefix", ALARM_PREFIX],
+                         capture_output=True, text=True, timeout=120)
+    for line in out.stdout.splitlines()[:60 if not QUIET else 12]:
+        say(f"      | {line}")
+    # Every check recovered; what else is degraded (an overdue demo rotation, say) is its own line.
+    check(out.returncode in (0, 1) and out.stdout.startswith(("overall: healthy", "overall: degraded")), "status",
+          f"ops status judges the account healthy or degraded (exit {out.returncode}), not down or blind")
+    check("health checks (5)" in out.stdout, "status", "its health matrix has the five checks")
+    check("cost (the cost-reporter's last report" in out.stdout and "month to date $" in out.stdout, "status",
+          "its cost section shows the digest's figures, read from the metrics the cost-reporter published")
+
 
 def login(secret):
     env = dict(os.environ, PGUSER=secret["username"], PGPASSWORD=secret["password"], PGDATABASE=secret["dbname"])

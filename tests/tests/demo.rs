@@ -20,6 +20,7 @@ fn the_demo_runs_every_step_and_leaves_nothing_running() {
     ] {
         ops_tests::fresh::binary(package);
     }
+    ops_tests::fresh::ops_cli();
     let out = Command::new(repo_path("infra/local/demo.sh"))
         .env("DEMO_QUIET", "1")
         .output()
@@ -27,7 +28,9 @@ fn the_demo_runs_every_step_and_leaves_nothing_running() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "make demo failed:\n{stdout}\n{stderr}");
-    for step in ["seed", "watch", "health", "page", "cost", "cleanup", "rotate"] {
+    for step in [
+        "seed", "watch", "health", "page", "cost", "cleanup", "rotate", "status",
+    ] {
         assert!(
             stdout
                 .lines()

@@ -72,6 +72,43 @@ async fn status_shows_the_health_matrix_judges_it_and_keeps_its_contract() {
         .send()
         .await
         .unwrap();
+    // What the cost-reporter publishes after a report, larger than any other test's figures (the
+    // hour's highest wins), with an environment of this test's own.
+    let environment = ops_tests::unique("env");
+    let cost = |metric: &str, value: f64, env: Option<&str>| {
+        let mut d = aws_sdk_cloudwatch::types::MetricDatum::builder()
+            .metric_name(metric)
+            .value(value)
+            .timestamp(at)
+            .dimensions(
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name("Function")
+                    .value("cost-reporter")
+                    .build(),
+            );
+        if let Some(env) = env {
+            d = d.dimensions(
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name("Environment")
+                    .value(env)
+                    .build(),
+            );
+        }
+        d.build()
+    };
+    cw.put_metric_data()
+        .namespace("OpsLambdas")
+        .metric_data(cost("CostMonthToDate", 987_654.5, None))
+        .metric_data(cost("CostForecastMonthEnd", 1_500_000.0, None))
+        .metric_data(cost("CostAnnualProjection", 18_000_000.0, None))
+        .metric_data(cost("CostBudget", 1_000_000.0, None))
+        .metric_data(cost("CostMonthToDate", 600.0, Some(&environment)))
+        .metric_data(cost("CostForecastMonthEnd", 1200.0, Some(&environment)))
+        .metric_data(cost("CostAnnualProjection", 14_400.0, Some(&environment)))
+        .metric_data(cost("CostBudget", 1000.0, Some(&environment)))
+        .send()
+        .await
+        .unwrap();
     let dir = std::env::temp_dir().join(ops_tests::unique("ops-status"));
     let (code, out, err) = ops(
         &[
@@ -122,6 +159,26 @@ async fn status_shows_the_health_matrix_judges_it_and_keeps_its_contract() {
     ] {
         assert!(doc["cost"].get(key).is_some(), "cost.{key}");
     }
+    let cost = &doc["cost"];
+    assert_eq!(
+        (cost["month_to_date"].as_f64(), cost["source"].as_str()),
+        (Some(987_654.5), Some("metrics")),
+        "{cost}"
+    );
+    assert_eq!(cost["budget_use_pct"].as_f64(), Some(150.0), "{cost}");
+    let ours = cost["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == environment.as_str())
+        .unwrap_or_else(|| panic!("{environment} in {cost}"));
+    assert_eq!(
+        (
+            ours["forecast_month_end"].as_f64(),
+            ours["budget_use_pct"].as_f64()
+        ),
+        (Some(1200.0), Some(120.0))
+    );
     assert!(
         doc["reasons"][0]
             .as_str()
@@ -140,6 +197,12 @@ async fn status_shows_the_health_matrix_judges_it_and_keeps_its_contract() {
     assert_eq!(code, 2);
     assert!(
         text.starts_with("overall: down") && text.contains("payments"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cost (the cost-reporter's last report")
+            && text.contains("month to date $987,654.50, forecast month end $1,500,000.00")
+            && text.contains("forecast 150% OVER"),
         "{text}"
     );
 
@@ -206,4 +269,79 @@ async fn health_runs_the_probes_from_a_file_filters_them_and_fails_on_an_unhealt
     assert!(err.contains("/nonexistent/checks.yaml cannot be read"), "{err}");
     drop(env);
     drop(open);
+}
+
+/// `ops cost` prints the digest the cost-reporter would send, from Cost Explorer now, and sends
+/// nothing; `ops status --live` reads its cost section the same way and says what it cost.
+#[tokio::test]
+async fn cost_prints_the_digest_without_sending_and_status_live_reads_cost_explorer() {
+    let stack = ops_tests::Stack::get();
+    let key = ops_tests::faults::access_key();
+    // Refused outright, so the run rate is projected and every counted request reached the proxy.
+    stack
+        .faults()
+        .inject(json!({"operation": "ce:GetCostForecast", "error": "deny", "access_key": key}))
+        .await;
+    let today = chrono::Utc::now().date_naive();
+    let days: Vec<Value> = (1..=30)
+        .rev()
+        .map(|back| {
+            let day = today - chrono::Duration::days(back);
+            json!({"TimePeriod": {"Start": day.to_string(), "End": (day + chrono::Duration::days(1)).to_string()},
+                   "Total": {}, "Estimated": false,
+                   "Groups": [{"Keys": ["AWS Lambda"], "Metrics": {"UnblendedCost": {"Amount": "3.00", "Unit": "USD"}}}]})
+        })
+        .collect();
+    ops_tests::inject_costs(&stack, days).await;
+    // A record type no bill has: requests moto has not answered before.
+    let marker = ops_tests::unique("NoSuchRecordType");
+    let env = [
+        ("AWS_ACCESS_KEY_ID", key.as_str()),
+        ("COST_EXCLUDE_RECORD_TYPES", marker.as_str()),
+    ];
+    let (code, out, err) = ops(&["cost", "--period", "daily"], &env);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.starts_with("Subject: AWS cost "), "{out}");
+    assert!(
+        out.contains("Daily AWS cost report") && out.contains("AWS Lambda"),
+        "{out}"
+    );
+    assert!(
+        out.contains("This report made 3 Cost Explorer request(s), $0.03"),
+        "{out}"
+    );
+    let calls = stack.faults().calls(&key).await;
+    assert!(
+        !calls
+            .keys()
+            .any(|op| op.starts_with("sns:") || op == "monitoring:PutMetricData"),
+        "nothing is mailed or published: {calls:?}"
+    );
+
+    let marker = ops_tests::unique("NoSuchRecordType");
+    let prefix = ops_tests::unique("none-");
+    let (_, out, err) = ops(
+        &["status", "--json", "--live", "--prefix", &prefix],
+        &[
+            ("AWS_ACCESS_KEY_ID", key.as_str()),
+            ("COST_EXCLUDE_RECORD_TYPES", marker.as_str()),
+        ],
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    let cost = &doc["cost"];
+    assert_eq!(
+        (cost["source"].as_str(), cost["requests"].as_u64()),
+        (Some("live"), Some(3)),
+        "{cost}"
+    );
+    assert!(
+        cost["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("3 request(s), $0.03"),
+        "{cost}"
+    );
+
+    let (code, _, err) = ops(&["cost", "--period", "hourly"], &env);
+    assert_eq!(code, 3, "a usage error is not a report: {err}");
 }

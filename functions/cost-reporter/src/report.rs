@@ -238,6 +238,10 @@ pub fn points(a: &Analysis) -> Vec<Metric> {
     if let Some(y) = a.annual_projection.next_12_months {
         points.push(Metric::new("CostAnnualProjection", y, Unit::None));
     }
+    // The budget beside the figures, so a reader of the metrics (`ops status`) can say its use.
+    if let Some(b) = &a.budget {
+        points.push(Metric::new("CostBudget", b.monthly, Unit::None));
+    }
     for env in &a.environments {
         let with = |m: Metric| m.dimension("Environment", env.name.clone());
         let (to_date, end) = if new_month {
@@ -251,6 +255,9 @@ pub fn points(a: &Analysis) -> Vec<Metric> {
         }
         if let Some(y) = env.annual_projection {
             points.push(with(Metric::new("CostAnnualProjection", y, Unit::None)));
+        }
+        if let Some(b) = &env.budget {
+            points.push(with(Metric::new("CostBudget", b.monthly, Unit::None)));
         }
     }
     points
@@ -429,6 +436,13 @@ mod tests {
             a.environments[0].forecast_month_end
         );
         assert!(value(&mid, "CostAnnualProjection", Some("(untagged)")).is_some());
+        assert_eq!(value(&mid, "CostBudget", None), Some(2000.0));
+        assert_eq!(value(&mid, "CostBudget", Some("prod")), Some(1500.0));
+        assert_eq!(
+            value(&mid, "CostBudget", Some("dev")),
+            None,
+            "no budget, no figure"
+        );
 
         // The same report as if run on the 1st of December with December's forecast at 2,400.
         a.windows = crate::request::windows(
