@@ -100,11 +100,11 @@ watch: ## run the functions under cargo lambda watch, wired to the stack of make
 	. $(STACK_DIR)/env && cargo lambda watch --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) \
 		--env-file infra/local/functions.env
 
-status: ## ops status against the stack of make stack-up (the whole picture, one screen)
+status: ## ops status against the stack of make stack-up (the whole picture; exits with its code: 0 healthy, 1 degraded, 2 down, 3 could not tell)
 	@test -f $(STACK_DIR)/env || { echo "no stack in $(STACK_DIR): run 'make stack-up' first"; exit 1; }
 	cargo build -p ops-cli --bin ops
 	. $(STACK_DIR)/env && $(CARGO_TARGET_DIR)/debug/ops status; code=$$?; \
-		echo "ops status exited $$code (0 healthy, 1 degraded, 2 down, 3 could not tell)"
+		echo "ops status exited $$code (0 healthy, 1 degraded, 2 down, 3 could not tell)"; exit $$code
 
 invoke: ## send an event to a watched function: make invoke FN=alarm-forwarder EVENT=events/alarm-forwarder/x.json
 	@test -n "$(FN)" && test -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<events/...json>"; exit 1; }

@@ -22,8 +22,8 @@ const FIGURES: [&str; 4] = [
 ];
 /// The reporter runs daily: three days find its last run even after a missed one.
 const LOOK_BACK: Duration = Duration::from_secs(3 * 86_400);
-/// GetMetricData takes 500 queries; four per environment and the account's.
-const MOST_ENVIRONMENTS: usize = 100;
+/// Environments the table shows (the JSON has every one).
+pub const MOST_ENVIRONMENTS: usize = 100;
 
 fn message<E: std::error::Error + 'static>(e: E) -> String {
     ops_shared::error::chain(&e)
@@ -69,9 +69,15 @@ async fn environments(cw: &aws_sdk_cloudwatch::Client) -> Result<BTreeSet<String
 /// The figures of the cost-reporter's latest run in the last three days, all from its hour
 /// (`as_of` is the start of that hour).
 pub async fn from_metrics(cw: &aws_sdk_cloudwatch::Client) -> Result<Cost, String> {
-    let mut envs: Vec<String> = environments(cw).await?.into_iter().collect();
-    let more = envs.len().saturating_sub(MOST_ENVIRONMENTS);
-    envs.truncate(MOST_ENVIRONMENTS);
+    let mut notes = Vec::new();
+    // Without ListMetrics the account's figures still stand; only the environments are unseen.
+    let envs: Vec<String> = match environments(cw).await {
+        Ok(names) => names.into_iter().collect(),
+        Err(e) => {
+            notes.push(format!("environments could not be listed: {e}"));
+            Vec::new()
+        }
+    };
     let mut queries = Vec::new();
     for (j, figure) in FIGURES.iter().enumerate() {
         queries.push(maximum_query(
@@ -81,10 +87,11 @@ pub async fn from_metrics(cw: &aws_sdk_cloudwatch::Client) -> Result<Cost, Strin
             3600,
         ));
         for (i, env) in envs.iter().enumerate() {
+            // In the order the sink publishes them (moto matches dimensions in order).
             queries.push(maximum_query(
                 format!("e{i}f{j}"),
                 figure,
-                &[("Function", "cost-reporter"), ("Environment", env)],
+                &[("Environment", env), ("Function", "cost-reporter")],
                 3600,
             ));
         }
@@ -126,7 +133,7 @@ pub async fn from_metrics(cw: &aws_sdk_cloudwatch::Client) -> Result<Cost, Strin
         });
     };
     let value = |id: String| series.get(&id).and_then(|s| s.get(&at)).copied();
-    let environments = envs
+    let mut environments: Vec<EnvironmentCost> = envs
         .iter()
         .enumerate()
         .filter_map(|(i, name)| {
@@ -143,6 +150,24 @@ pub async fn from_metrics(cw: &aws_sdk_cloudwatch::Client) -> Result<Cost, Strin
             })
         })
         .collect();
+    // Biggest first; the screen shows the first hundred, the JSON all of them.
+    environments.sort_by(|a, b| {
+        b.month_to_date
+            .unwrap_or(0.0)
+            .total_cmp(&a.month_to_date.unwrap_or(0.0))
+            .then(a.name.cmp(&b.name))
+    });
+    if environments.len() > MOST_ENVIRONMENTS {
+        notes.push(format!(
+            "{} environments; the table shows the {MOST_ENVIRONMENTS} biggest",
+            environments.len()
+        ));
+    }
+    let as_of = DateTime::from_timestamp(at, 0);
+    if as_of.is_some_and(|t| Utc::now() - t > chrono::TimeDelta::hours(26)) {
+        notes
+            .push("no report in the last day: these figures are older than the daily report would be".into());
+    }
     let forecast = value("a1".into());
     let budget = value("a3".into());
     Ok(Cost {
@@ -153,10 +178,10 @@ pub async fn from_metrics(cw: &aws_sdk_cloudwatch::Client) -> Result<Cost, Strin
         budget,
         budget_use_pct: budget_use(forecast, budget),
         environments,
-        as_of: DateTime::from_timestamp(at, 0),
+        as_of,
         source: Some("metrics".into()),
         requests: None,
-        note: (more > 0).then(|| format!("{more} more environment(s) not shown")),
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
     })
 }
 
@@ -184,8 +209,22 @@ impl MetricSink for NotSent {
 /// The cost-reporter's report for `period` (or its configured one), from Cost Explorer now, with
 /// the cost-reporter's `COST_*` variables from this environment. Nothing is mailed or published.
 pub async fn report(aws: &aws_config::SdkConfig, period: Option<&str>) -> Result<ReportOutput, OpsError> {
-    let mut vars: BTreeMap<String, String> =
-        std::env::vars().filter(|(k, _)| k.starts_with("COST_")).collect();
+    report_with(aws, period, true).await
+}
+
+async fn report_with(
+    aws: &aws_config::SdkConfig,
+    period: Option<&str>,
+    anomalies: bool,
+) -> Result<ReportOutput, OpsError> {
+    // A variable that is not UTF-8 is not one of ours: skipped, never a panic.
+    let mut vars: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| k.starts_with("COST_"))
+        .collect();
+    if !anomalies {
+        vars.remove("COST_ANOMALY_MONITOR_ARN");
+    }
     // Required by the function's configuration, never used here: nothing is sent.
     vars.insert(
         "REPORT_TOPIC_ARN".into(),
@@ -211,33 +250,31 @@ pub async fn report(aws: &aws_config::SdkConfig, period: Option<&str>) -> Result
         .map_err(|e| OpsError::Cost(e.to_string()))
 }
 
-/// `ops status --live`: a daily report's figures (three Cost Explorer requests at most).
+/// `ops status --live`: a daily report's figures, as the metrics would give them (on the 1st, the
+/// month that starts); three Cost Explorer requests, plus pages of a large account (anomalies are
+/// not asked for: the section does not show them).
 pub async fn live(aws: &aws_config::SdkConfig) -> Result<Cost, String> {
-    let out = report(aws, Some("daily")).await.map_err(|e| e.to_string())?;
+    let out = report_with(aws, Some("daily"), false)
+        .await
+        .map_err(|e| e.to_string())?;
     let a = &out.report;
-    let budget = a.budget.as_ref().map(|b| b.monthly);
+    let h = cost_reporter::report::headline(a);
+    let env = |(name, f): &(String, cost_reporter::report::Figures)| EnvironmentCost {
+        name: name.clone(),
+        month_to_date: Some(f.month_to_date),
+        forecast_month_end: f.forecast_month_end,
+        annual_projection: f.annual_projection,
+        budget: f.budget,
+        budget_use_pct: budget_use(f.forecast_month_end, f.budget),
+    };
     Ok(Cost {
-        month_to_date: Some(a.month_to_date),
-        forecast_month_end: a.forecast.month_end,
-        annual_projection: a.annual_projection.next_12_months,
+        month_to_date: Some(h.account.month_to_date),
+        forecast_month_end: h.account.forecast_month_end,
+        annual_projection: h.account.annual_projection,
         currency: Some(a.currency.clone()),
-        budget,
-        budget_use_pct: budget_use(a.forecast.month_end, budget),
-        environments: a
-            .environments
-            .iter()
-            .map(|e| {
-                let budget = e.budget.as_ref().map(|b| b.monthly);
-                EnvironmentCost {
-                    name: e.name.clone(),
-                    month_to_date: Some(e.month_to_date),
-                    forecast_month_end: e.forecast_month_end,
-                    annual_projection: e.annual_projection,
-                    budget,
-                    budget_use_pct: budget_use(e.forecast_month_end, budget),
-                }
-            })
-            .collect(),
+        budget: h.account.budget,
+        budget_use_pct: budget_use(h.account.forecast_month_end, h.account.budget),
+        environments: h.environments.iter().map(env).collect(),
         as_of: Some(Utc::now()),
         source: Some("live".into()),
         requests: Some(a.requests),

@@ -23,11 +23,14 @@ pub async fn run_status(prefix: &str, live: bool) -> Status {
     let sm = aws_sdk_secretsmanager::Client::new(&aws);
     let now = chrono::Utc::now();
     let cost = async {
-        if live {
+        let source = if live { "live" } else { "metrics" };
+        let read = if live {
             cost::live(&aws).await
         } else {
             cost::from_metrics(&cw).await
-        }
+        };
+        // A section that could not be read still says where it looked.
+        read.map_err(|e| format!("{e} (from {source})"))
     };
     let (checks, alarms, secrets, cleanup, cost) = tokio::join!(
         read::checks(&cw, prefix),

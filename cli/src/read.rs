@@ -133,8 +133,12 @@ pub async fn cleanup(cw: &aws_sdk_cloudwatch::Client) -> Result<Cleanup, String>
     let queries = series
         .iter()
         .map(|(id, metric, rule)| {
-            let mut dimensions = vec![function];
-            dimensions.extend(rule.map(|r| ("Rule", r)));
+            // In the order the scanner's sink publishes them (moto matches dimensions in order).
+            let mut dimensions: Vec<(&str, &str)> = Vec::new();
+            if let Some(r) = rule {
+                dimensions.push(("Rule", r));
+            }
+            dimensions.push(function);
             maximum(id.clone(), metric, &dimensions, 3600)
         })
         .collect();
@@ -244,12 +248,20 @@ pub async fn secrets(
                 continue;
             }
             let next = time(s.next_rotation_date());
+            let pending = s.secret_versions_to_stages().is_some_and(|versions| {
+                versions.values().any(|stages| {
+                    stages.iter().any(|x| x == "AWSPENDING") && !stages.iter().any(|x| x == "AWSCURRENT")
+                })
+            });
+            let since = time(s.last_changed_date()).filter(|_| pending);
             rows.push(SecretRow {
                 name: s.name().unwrap_or_default().to_string(),
                 rotation_enabled: enabled,
                 last_rotated: time(s.last_rotated_date()),
                 next_rotation: next,
                 overdue: enabled && next.is_some_and(|n| n < now),
+                rotation_pending_since: since,
+                rotation_failed: crate::status::rotation_failed(since, pending, now),
             });
         }
     }

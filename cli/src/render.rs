@@ -92,14 +92,22 @@ pub fn status(s: &Status) -> String {
     if unseen("secrets") {
         out.push_str("  could not be read (see above)\n");
     } else if !s.secrets.is_empty() {
-        let mut t = table(&["secret", "rotation", "last rotated", "next rotation", "overdue"]);
+        let mut t = table(&["secret", "rotation", "last rotated", "next rotation", "state"]);
         for r in &s.secrets {
             t.add_row(vec![
                 r.name.clone(),
                 if r.rotation_enabled { "on" } else { "off" }.to_string(),
                 when(&r.last_rotated),
                 when(&r.next_rotation),
-                if r.overdue { "OVERDUE" } else { "" }.to_string(),
+                if r.rotation_failed {
+                    format!("FAILED: AWSPENDING since {}", when(&r.rotation_pending_since))
+                } else if r.rotation_pending_since.is_some() {
+                    "rotating".to_string()
+                } else if r.overdue {
+                    "OVERDUE".to_string()
+                } else {
+                    String::new()
+                },
             ]);
         }
         out.push_str(&format!("{t}\n"));

@@ -31,6 +31,20 @@ pub struct SecretRow {
     pub last_rotated: Option<DateTime<Utc>>,
     pub next_rotation: Option<DateTime<Utc>>,
     pub overdue: bool,
+    /// A rotation has left a version labelled AWSPENDING (and not AWSCURRENT): started, not
+    /// finished; since the secret last changed.
+    pub rotation_pending_since: Option<DateTime<Utc>>,
+    /// Pending for longer than a rotation takes ([`STUCK_AFTER`]): it failed, and the old
+    /// credentials are still the current ones.
+    pub rotation_failed: bool,
+}
+
+/// A rotation's four steps take seconds; pending an hour, it has failed.
+pub const STUCK_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Whether a rotation pending since `since` has failed by `now` (unknown start: failed).
+pub fn rotation_failed(since: Option<DateTime<Utc>>, pending: bool, now: DateTime<Utc>) -> bool {
+    pending && since.is_none_or(|s| now - s > STUCK_AFTER)
 }
 
 /// One environment's figures, as the cost-reporter's metrics (or a live report) give them.
@@ -147,7 +161,8 @@ pub struct Readings {
 /// ALARM, whatever else could not be read. Could not tell: the checks or the alarms could not be
 /// read, no check is managed under the prefix, or no check has data (the checker may be stopped):
 /// a status that cannot see must not say healthy. Degraded: a check or any other alarm in ALARM,
-/// a check without data, a rotation overdue, or the secrets unreadable. Healthy: every check OK.
+/// a check without data, a rotation overdue or failed, or the secrets unreadable. Healthy: every
+/// check OK.
 pub fn judge(readings: Readings, prefix: &str, now: DateTime<Utc>) -> Status {
     let mut blind = Vec::new();
     let mut unreadable = Vec::new();
@@ -168,7 +183,7 @@ pub fn judge(readings: Readings, prefix: &str, now: DateTime<Utc>) -> Status {
         Vec::new()
     });
     alarms.sort_by_key(|a| std::cmp::Reverse(a.since));
-    secrets.sort_by_key(|s| (!s.overdue, s.next_rotation));
+    secrets.sort_by_key(|s| (!s.rotation_failed, !s.overdue, s.next_rotation));
 
     let mut reasons = Vec::new();
     let failing: Vec<&str> = checks
@@ -210,6 +225,12 @@ pub fn judge(readings: Readings, prefix: &str, now: DateTime<Utc>) -> Status {
     if other_alarms > 0 {
         reasons.push(format!("{other_alarms} other alarm(s) in ALARM"));
     }
+    let failed = secrets.iter().filter(|s| s.rotation_failed).count();
+    if failed > 0 {
+        reasons.push(format!(
+            "{failed} secret rotation(s) failed (AWSPENDING for over an hour): read the secret-rotator's log"
+        ));
+    }
     let overdue = secrets.iter().filter(|s| s.overdue).count();
     if overdue > 0 {
         reasons.push(format!("{overdue} secret rotation(s) overdue"));
@@ -223,6 +244,7 @@ pub fn judge(readings: Readings, prefix: &str, now: DateTime<Utc>) -> Status {
         || no_data > 0
         || !alarms.is_empty()
         || overdue > 0
+        || failed > 0
         || !unreadable.is_empty()
     {
         Overall::Degraded
@@ -331,6 +353,52 @@ mod tests {
         );
         assert_eq!(other.overall, Overall::Degraded);
         assert_eq!(other.reasons[1], "1 other alarm(s) in ALARM");
+    }
+
+    #[test]
+    fn a_rotation_pending_for_an_hour_has_failed_and_degrades() {
+        let now = Utc::now();
+        let minutes = |m| Some(now - chrono::TimeDelta::minutes(m));
+        assert!(!rotation_failed(minutes(5), true, now), "in progress");
+        assert!(rotation_failed(minutes(61), true, now));
+        assert!(rotation_failed(None, true, now), "pending since who knows when");
+        assert!(!rotation_failed(minutes(600), false, now), "nothing pending");
+        let secret = |name: &str, failed: bool| SecretRow {
+            name: name.into(),
+            rotation_enabled: true,
+            last_rotated: None,
+            next_rotation: Some(now + chrono::TimeDelta::days(3)),
+            overdue: false,
+            rotation_pending_since: minutes(90),
+            rotation_failed: failed,
+        };
+        let s = judge(
+            Readings {
+                checks: Ok(vec![CheckRow {
+                    name: "api".into(),
+                    kind: None,
+                    group: None,
+                    state: "OK".into(),
+                    latency_ms: None,
+                    since: None,
+                }]),
+                alarms: Ok(vec![]),
+                secrets: Ok(vec![secret("fine", false), secret("db", true)]),
+                cleanup: Ok(Cleanup::default()),
+                cost: Ok(Cost::default()),
+            },
+            "p-",
+            now,
+        );
+        assert_eq!(s.overall, Overall::Degraded);
+        assert!(
+            s.reasons
+                .iter()
+                .any(|r| r.starts_with("1 secret rotation(s) failed")),
+            "{:?}",
+            s.reasons
+        );
+        assert_eq!(s.secrets[0].name, "db", "failed first");
     }
 
     #[test]

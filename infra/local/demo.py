@@ -475,8 +475,12 @@ def run_steps(watch, aws):
 
     say("== 9. ops status: the whole picture on one screen")
     target = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/ops-lambdas/target"))
-    out = subprocess.run([str(target / "debug" / "ops"), "status", "--prefix", ALARM_PREFIX],
-                         capture_output=True, text=True, timeout=120)
+    try:
+        out = subprocess.run([str(target / "debug" / "ops"), "status", "--prefix", ALARM_PREFIX],
+                             capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        check(False, "status", f"ops status could not run: {e}")
+        return
     for line in out.stdout.splitlines()[:60 if not QUIET else 12]:
         say(f"      | {line}")
     # Every check recovered; what else is degraded (an overdue demo rotation, say) is its own line.

@@ -42,26 +42,22 @@ async fn status_shows_the_health_matrix_judges_it_and_keeps_its_contract() {
     // What the cleanup-scanner publishes after a run (the newest datapoints win).
     let at =
         aws_smithy_types::DateTime::from(std::time::SystemTime::now() + std::time::Duration::from_secs(120));
+    // Dimensions in the order the functions' sink publishes them: its own first, `Function` last.
+    let dimension = |name: &str, value: &str| {
+        aws_sdk_cloudwatch::types::Dimension::builder()
+            .name(name)
+            .value(value)
+            .build()
+    };
     let point = |metric: &str, value: f64, rule: Option<&str>| {
         let mut d = aws_sdk_cloudwatch::types::MetricDatum::builder()
             .metric_name(metric)
             .value(value)
-            .timestamp(at)
-            .dimensions(
-                aws_sdk_cloudwatch::types::Dimension::builder()
-                    .name("Function")
-                    .value("cleanup-scanner")
-                    .build(),
-            );
+            .timestamp(at);
         if let Some(rule) = rule {
-            d = d.dimensions(
-                aws_sdk_cloudwatch::types::Dimension::builder()
-                    .name("Rule")
-                    .value(rule)
-                    .build(),
-            );
+            d = d.dimensions(dimension("Rule", rule));
         }
-        d.build()
+        d.dimensions(dimension("Function", "cleanup-scanner")).build()
     };
     cw.put_metric_data()
         .namespace("OpsLambdas")
@@ -79,22 +75,11 @@ async fn status_shows_the_health_matrix_judges_it_and_keeps_its_contract() {
         let mut d = aws_sdk_cloudwatch::types::MetricDatum::builder()
             .metric_name(metric)
             .value(value)
-            .timestamp(at)
-            .dimensions(
-                aws_sdk_cloudwatch::types::Dimension::builder()
-                    .name("Function")
-                    .value("cost-reporter")
-                    .build(),
-            );
+            .timestamp(at);
         if let Some(env) = env {
-            d = d.dimensions(
-                aws_sdk_cloudwatch::types::Dimension::builder()
-                    .name("Environment")
-                    .value(env)
-                    .build(),
-            );
+            d = d.dimensions(dimension("Environment", env));
         }
-        d.build()
+        d.dimensions(dimension("Function", "cost-reporter")).build()
     };
     cw.put_metric_data()
         .namespace("OpsLambdas")
@@ -109,6 +94,21 @@ async fn status_shows_the_health_matrix_judges_it_and_keeps_its_contract() {
         .send()
         .await
         .unwrap();
+    // A rotation started and not finished: moto labels the new version AWSPENDING, then fails to
+    // call the rotator, the state a rotation in progress (or a failed one) leaves.
+    let sm = aws_sdk_secretsmanager::Client::new(&env.stack.aws().await);
+    let rotating = ops_tests::create_secret(&env.stack.aws().await, "ops-rotating", "{}").await;
+    let _ = sm
+        .rotate_secret()
+        .secret_id(&rotating)
+        .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:secret-rotator")
+        .rotation_rules(
+            aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                .automatically_after_days(30)
+                .build(),
+        )
+        .send()
+        .await;
     let dir = std::env::temp_dir().join(ops_tests::unique("ops-status"));
     let (code, out, err) = ops(
         &[
@@ -159,6 +159,17 @@ async fn status_shows_the_health_matrix_judges_it_and_keeps_its_contract() {
     ] {
         assert!(doc["cost"].get(key).is_some(), "cost.{key}");
     }
+    let secret = doc["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == rotating.as_str())
+        .unwrap_or_else(|| panic!("{rotating} in {}", doc["secrets"]));
+    assert!(secret["rotation_pending_since"].is_string(), "{secret}");
+    assert_eq!(
+        secret["rotation_failed"], false,
+        "minutes old: in progress, {secret}"
+    );
     let cost = &doc["cost"];
     assert_eq!(
         (cost["month_to_date"].as_f64(), cost["source"].as_str()),
@@ -310,13 +321,6 @@ async fn cost_prints_the_digest_without_sending_and_status_live_reads_cost_explo
         out.contains("This report made 3 Cost Explorer request(s), $0.03"),
         "{out}"
     );
-    let calls = stack.faults().calls(&key).await;
-    assert!(
-        !calls
-            .keys()
-            .any(|op| op.starts_with("sns:") || op == "monitoring:PutMetricData"),
-        "nothing is mailed or published: {calls:?}"
-    );
 
     let marker = ops_tests::unique("NoSuchRecordType");
     let prefix = ops_tests::unique("none-");
@@ -340,6 +344,14 @@ async fn cost_prints_the_digest_without_sending_and_status_live_reads_cost_explo
             .unwrap_or_default()
             .contains("3 request(s), $0.03"),
         "{cost}"
+    );
+
+    let calls = stack.faults().calls(&key).await;
+    assert!(
+        !calls
+            .keys()
+            .any(|op| op.starts_with("sns:") || op == "monitoring:PutMetricData"),
+        "nothing is mailed or published: {calls:?}"
     );
 
     let (code, _, err) = ops(&["cost", "--period", "hourly"], &env);

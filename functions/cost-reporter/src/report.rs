@@ -200,8 +200,9 @@ pub async fn report(
     // email is out, so a failure here is said, not retried (a retry would mail the report again).
     let metrics = if input.metric != config.defaults.metric
         || input.exclude_record_types != config.defaults.exclude_record_types
+        || input.budget_monthly != config.defaults.budget_monthly
     {
-        "not published: this report's metric or record types are not the configured ones".to_string()
+        "not published: this report's metric, record types or budget are not the configured ones".to_string()
     } else {
         match ports.metrics.put(&points(&analysis)).await {
             Ok(_) => "published".to_string(),
@@ -220,45 +221,85 @@ pub async fn report(
     })
 }
 
-/// `CostMonthToDate`, `CostForecastMonthEnd` and `CostAnnualProjection`, for the account and per
-/// environment (dimension `Environment`), so an alarm can watch a budget and `ops status` can show them.
-/// On the 1st they are about the month that starts today (nothing spent yet, and its whole
-/// forecast), never the month that ended: a budget alarm must not fire for a closed month.
-pub fn points(a: &Analysis) -> Vec<Metric> {
+/// The figures of "this month" for one line (the account or an environment).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figures {
+    pub month_to_date: f64,
+    pub forecast_month_end: Option<f64>,
+    pub annual_projection: Option<f64>,
+    pub budget: Option<f64>,
+}
+
+/// What "this month" is for anyone reading the report's figures as the state of things (the
+/// metrics, `ops status --live`): on the 1st, the month that starts today (nothing spent yet, and
+/// its whole forecast), never the month that ended; otherwise the report's month to date.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Headline {
+    pub account: Figures,
+    pub environments: Vec<(String, Figures)>,
+}
+
+pub fn headline(a: &Analysis) -> Headline {
     let new_month = a.windows.month_complete();
-    let (month_to_date, month_end) = if new_month {
-        (0.0, a.forecast.new_month)
-    } else {
-        (a.month_to_date, a.forecast.month_end)
-    };
-    let mut points = vec![Metric::new("CostMonthToDate", month_to_date, Unit::None)];
-    if let Some(f) = month_end {
-        points.push(Metric::new("CostForecastMonthEnd", f, Unit::None));
-    }
-    if let Some(y) = a.annual_projection.next_12_months {
-        points.push(Metric::new("CostAnnualProjection", y, Unit::None));
-    }
-    // The budget beside the figures, so a reader of the metrics (`ops status`) can say its use.
-    if let Some(b) = &a.budget {
-        points.push(Metric::new("CostBudget", b.monthly, Unit::None));
-    }
-    for env in &a.environments {
-        let with = |m: Metric| m.dimension("Environment", env.name.clone());
-        let (to_date, end) = if new_month {
-            (0.0, a.forecast.new_month.zip(env.share).map(|(f, s)| f * s))
+    let account = Figures {
+        month_to_date: if new_month { 0.0 } else { a.month_to_date },
+        forecast_month_end: if new_month {
+            a.forecast.new_month
         } else {
-            (env.month_to_date, env.forecast_month_end)
+            a.forecast.month_end
+        },
+        annual_projection: a.annual_projection.next_12_months,
+        budget: a.budget.as_ref().map(|b| b.monthly),
+    };
+    let environments = a
+        .environments
+        .iter()
+        .map(|env| {
+            let figures = Figures {
+                month_to_date: if new_month { 0.0 } else { env.month_to_date },
+                forecast_month_end: if new_month {
+                    a.forecast.new_month.zip(env.share).map(|(f, s)| f * s)
+                } else {
+                    env.forecast_month_end
+                },
+                annual_projection: env.annual_projection,
+                budget: env.budget.as_ref().map(|b| b.monthly),
+            };
+            (env.name.clone(), figures)
+        })
+        .collect();
+    Headline {
+        account,
+        environments,
+    }
+}
+
+/// `CostMonthToDate`, `CostForecastMonthEnd`, `CostAnnualProjection` and `CostBudget` (the budget
+/// beside the figures, so a reader of the metrics can say its use), for the account and per
+/// environment (dimension `Environment`), from the [`headline`]: a budget alarm must not fire for
+/// a closed month.
+pub fn points(a: &Analysis) -> Vec<Metric> {
+    let h = headline(a);
+    let mut points = Vec::new();
+    let mut add = |f: &Figures, env: Option<&str>| {
+        let with = |m: Metric| match env {
+            Some(e) => m.dimension("Environment", e),
+            None => m,
         };
-        points.push(with(Metric::new("CostMonthToDate", to_date, Unit::None)));
-        if let Some(f) = end {
-            points.push(with(Metric::new("CostForecastMonthEnd", f, Unit::None)));
+        points.push(with(Metric::new("CostMonthToDate", f.month_to_date, Unit::None)));
+        for (name, value) in [
+            ("CostForecastMonthEnd", f.forecast_month_end),
+            ("CostAnnualProjection", f.annual_projection),
+            ("CostBudget", f.budget),
+        ] {
+            if let Some(v) = value {
+                points.push(with(Metric::new(name, v, Unit::None)));
+            }
         }
-        if let Some(y) = env.annual_projection {
-            points.push(with(Metric::new("CostAnnualProjection", y, Unit::None)));
-        }
-        if let Some(b) = &env.budget {
-            points.push(with(Metric::new("CostBudget", b.monthly, Unit::None)));
-        }
+    };
+    add(&h.account, None);
+    for (name, figures) in &h.environments {
+        add(figures, Some(name));
     }
     points
 }
