@@ -114,16 +114,7 @@ pub async fn from_metrics(cw: &aws_sdk_cloudwatch::Client) -> Result<Cost, Strin
             .send()
             .await
             .map_err(message)?;
-        for r in answer.metric_data_results() {
-            if let Some(id) = r.id() {
-                series.entry(id.to_string()).or_default().extend(
-                    r.timestamps()
-                        .iter()
-                        .map(|t| t.secs())
-                        .zip(r.values().iter().copied()),
-                );
-            }
-        }
+        crate::read::collect(answer.metric_data_results(), &mut series);
     }
     let Some(&at) = series.get("a0").and_then(|s| s.keys().next_back()) else {
         return Ok(Cost {

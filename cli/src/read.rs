@@ -2,7 +2,7 @@
 //! state from Secrets Manager. Each section is read on its own; one that fails is reported, the
 //! others still shown.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_cloudwatch::types::StateValue;
 use aws_smithy_types::DateTime as SmithyTime;
@@ -114,6 +114,23 @@ async fn latencies(
     Ok(out)
 }
 
+/// Each query's datapoints by timestamp (seconds), added to what earlier batches gave.
+pub(crate) fn collect(
+    results: &[aws_sdk_cloudwatch::types::MetricDataResult],
+    into: &mut BTreeMap<String, BTreeMap<i64, f64>>,
+) {
+    for r in results {
+        if let Some(id) = r.id() {
+            into.entry(id.to_string()).or_default().extend(
+                r.timestamps()
+                    .iter()
+                    .map(|t| t.secs())
+                    .zip(r.values().iter().copied()),
+            );
+        }
+    }
+}
+
 /// The cleanup-scanner's `CleanupCandidates` and `CleanupMonthlySaving`, in all and per rule, of
 /// its latest run in the last eight days (it runs daily or weekly), all read at the hour of that
 /// run: one GetMetricData of hour-long periods (two runs in one hour show the higher figures).
@@ -151,17 +168,8 @@ pub async fn cleanup(cw: &aws_sdk_cloudwatch::Client) -> Result<Cleanup, String>
         .send()
         .await
         .map_err(message)?;
-    let mut series: HashMap<String, HashMap<i64, f64>> = HashMap::new();
-    for r in answer.metric_data_results() {
-        if let Some(id) = r.id() {
-            series.entry(id.to_string()).or_default().extend(
-                r.timestamps()
-                    .iter()
-                    .map(|t| t.secs())
-                    .zip(r.values().iter().copied()),
-            );
-        }
-    }
+    let mut series = BTreeMap::new();
+    collect(answer.metric_data_results(), &mut series);
     // Every figure from the hour of the latest run: a rule's row never comes from an older run
     // than the total beside it.
     let Some((&at, &candidates)) = series.get("t0").and_then(|t| t.iter().max_by_key(|(t, _)| **t)) else {

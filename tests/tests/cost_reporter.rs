@@ -10,6 +10,23 @@ use serde_json::{json, Value};
 
 static COST_EXPLORER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The recommendation operations moto lacks.
+const RECOMMENDATIONS: &[&str] = &[
+    "ce:GetSavingsPlansPurchaseRecommendation",
+    "ce:GetReservationPurchaseRecommendation",
+    "ce:GetRightsizingRecommendation",
+];
+
+/// Every request `key` signs for `operations` is refused outright (AccessDenied, not retried).
+async fn deny(stack: &Stack, key: &str, operations: &[&str]) {
+    for op in operations {
+        stack
+            .faults()
+            .inject(json!({"operation": op, "error": "deny", "access_key": key}))
+            .await;
+    }
+}
+
 /// The function's clients, signing with `key` so the proxy's answers and faults for it apply.
 async fn deps(stack: &Stack, key: &str, topic: &str) -> cost_reporter::Deps {
     deps_reading(stack, key, topic, "cleanup-scanner").await
@@ -84,17 +101,8 @@ async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_ea
     // A forecast refused outright (not retried): the run rate is projected, and every request the
     // report counts is one that reached Cost Explorer.
     // The weekly reports' recommendations, refused alike: each is a line, the reports still go out.
-    for op in [
-        "ce:GetCostForecast",
-        "ce:GetSavingsPlansPurchaseRecommendation",
-        "ce:GetReservationPurchaseRecommendation",
-        "ce:GetRightsizingRecommendation",
-    ] {
-        stack
-            .faults()
-            .inject(json!({"operation": op, "error": "deny", "access_key": key}))
-            .await;
-    }
+    deny(&stack, &key, &["ce:GetCostForecast"]).await;
+    deny(&stack, &key, RECOMMENDATIONS).await;
     let f = Function::start(
         "cost-reporter",
         &[
@@ -597,16 +605,7 @@ async fn a_monthly_report_has_environments_the_year_ahead_and_recommendations_of
     // Every recommendation operation refused: the report still goes out, saying why for each.
     let refused = ops_tests::faults::access_key();
     answer_recommendations(&stack, &refused, today).await;
-    for op in [
-        "ce:GetSavingsPlansPurchaseRecommendation",
-        "ce:GetReservationPurchaseRecommendation",
-        "ce:GetRightsizingRecommendation",
-    ] {
-        stack
-            .faults()
-            .inject(json!({"operation": op, "error": "deny", "access_key": refused}))
-            .await;
-    }
+    deny(&stack, &refused, RECOMMENDATIONS).await;
     inject_environment_costs(&stack, today).await;
     let ports = deps_reading(&stack, &refused, &topic, &scanner).await;
     let config = configured(unique("NoSuchRecordType"));

@@ -98,17 +98,7 @@ async fn status_shows_the_health_matrix_judges_it_and_keeps_its_contract() {
     // call the rotator, the state a rotation in progress (or a failed one) leaves.
     let sm = aws_sdk_secretsmanager::Client::new(&env.stack.aws().await);
     let rotating = ops_tests::create_secret(&env.stack.aws().await, "ops-rotating", "{}").await;
-    let _ = sm
-        .rotate_secret()
-        .secret_id(&rotating)
-        .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:secret-rotator")
-        .rotation_rules(
-            aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                .automatically_after_days(30)
-                .build(),
-        )
-        .send()
-        .await;
+    let _ = ops_tests::start_rotation(&sm, &rotating).await;
     let dir = std::env::temp_dir().join(ops_tests::unique("ops-status"));
     let (code, out, err) = ops(
         &[

@@ -495,7 +495,8 @@ pub(crate) mod tests {
         assert!(a.forecast.month_end.unwrap() > 0.0);
     }
 
-    fn flat(from: NaiveDate, to: NaiveDate, cost: f64) -> Series {
+    /// `cost` of EC2 every day from `from` up to `to`.
+    pub fn flat(from: NaiveDate, to: NaiveDate, cost: f64) -> Series {
         Series {
             currency: "USD".into(),
             days: from

@@ -238,6 +238,26 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, day).unwrap()
     }
 
+    /// The account's month end and year ahead, as Cost Explorer would forecast them in November.
+    fn outlook(month_end: f64, next_12_months: f64) -> (Forecast, AnnualProjection) {
+        (
+            Forecast {
+                month_end: Some(month_end),
+                method: ForecastMethod::CostExplorer,
+                days_with_data: 15,
+                new_month: None,
+            },
+            AnnualProjection {
+                trailing_12_months: None,
+                trailing_range: None,
+                next_12_months: Some(next_12_months),
+                next_from: d(1),
+                next_to: NaiveDate::from_ymd_opt(2027, 10, 1).unwrap(),
+                method: AnnualMethod::CostExplorerForecast,
+            },
+        )
+    }
+
     fn config(by: Dimension) -> Environments {
         Environments {
             by,
@@ -287,20 +307,7 @@ mod tests {
         }
         let series = EnvironmentSeries { days, requests: 1 };
         let mtd = 15.0 * 53.0;
-        let forecast = Forecast {
-            month_end: Some(30.0 * 53.0),
-            method: ForecastMethod::CostExplorer,
-            days_with_data: 15,
-            new_month: None,
-        };
-        let annual = AnnualProjection {
-            trailing_12_months: None,
-            trailing_range: None,
-            next_12_months: Some(12.0 * 30.0 * 53.0),
-            next_from: d(1),
-            next_to: NaiveDate::from_ymd_opt(2027, 10, 1).unwrap(),
-            method: AnnualMethod::CostExplorerForecast,
-        };
+        let (forecast, annual) = outlook(30.0 * 53.0, 12.0 * 30.0 * 53.0);
         let out = lines(
             &config(Dimension::Tag("Environment".into())),
             &series,
@@ -366,20 +373,7 @@ mod tests {
             .collect();
         let series = EnvironmentSeries { days, requests: 1 };
         let mtd = 15.0;
-        let forecast = Forecast {
-            month_end: Some(30.0),
-            method: ForecastMethod::CostExplorer,
-            days_with_data: 15,
-            new_month: None,
-        };
-        let annual = AnnualProjection {
-            trailing_12_months: None,
-            trailing_range: None,
-            next_12_months: Some(360.0),
-            next_from: d(1),
-            next_to: NaiveDate::from_ymd_opt(2027, 10, 1).unwrap(),
-            method: AnnualMethod::CostExplorerForecast,
-        };
+        let (forecast, annual) = outlook(30.0, 360.0);
         let out = lines(
             &config(Dimension::Tag("Environment".into())),
             &series,

@@ -182,27 +182,11 @@ pub fn annual(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::tests::flat;
     use crate::request::{windows, Period};
-    use crate::source::DayCost;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
-    }
-
-    fn flat(from: NaiveDate, to: NaiveDate, cost: f64) -> Series {
-        Series {
-            currency: "USD".into(),
-            days: from
-                .iter_days()
-                .take_while(|day| *day < to)
-                .map(|date| DayCost {
-                    date,
-                    estimated: false,
-                    groups: vec![("EC2".into(), cost)],
-                })
-                .collect(),
-            requests: 1,
-        }
     }
 
     fn months(today: NaiveDate, rest: f64, each: f64) -> ForecastInput {
