@@ -177,7 +177,7 @@ pub async fn from_metrics(cw: &aws_sdk_cloudwatch::Client) -> Result<Cost, Strin
 }
 
 /// Sends nothing: `ops cost` prints what the cost-reporter would mail.
-struct NotSent;
+pub(crate) struct NotSent;
 
 #[async_trait]
 impl Notifier for NotSent {

@@ -16,4 +16,7 @@ pub enum OpsError {
 
     #[error("the cost report could not be made: {0}")]
     Cost(String),
+
+    #[error("the cleanup scan could not be made: {0}")]
+    Cleanup(String),
 }

@@ -2,6 +2,7 @@
 //! their tags and descriptions, metrics, secret rotation dates) and runs the health-checker's
 //! probes on demand; the functions know nothing of it.
 
+pub mod cleanup;
 pub mod cost;
 pub mod error;
 pub mod health;
@@ -55,12 +56,17 @@ pub async fn run_status(prefix: &str, live: bool) -> Status {
 /// `--save DIR`: the text and the JSON, side by side, named by the UTC time.
 pub fn save(dir: &Path, status: &Status, text: &str, json: &str) -> Result<(), OpsError> {
     let stamp = status.generated_at.format("%Y%m%dT%H%M%SZ");
+    save_pair(dir, &format!("status-{stamp}"), text, json)
+}
+
+/// `<stem>.txt` and `<stem>.json` in `dir`, made if need be.
+pub fn save_pair(dir: &Path, stem: &str, text: &str, json: &str) -> Result<(), OpsError> {
     std::fs::create_dir_all(dir).map_err(|e| OpsError::Save {
         path: dir.display().to_string(),
         reason: e.to_string(),
     })?;
     for (ext, body) in [("txt", text), ("json", json)] {
-        let path = dir.join(format!("status-{stamp}.{ext}"));
+        let path = dir.join(format!("{stem}.{ext}"));
         std::fs::write(&path, body).map_err(|e| OpsError::Save {
             path: path.display().to_string(),
             reason: e.to_string(),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ops_cli::{cost, health, render, run_status, save};
+use ops_cli::{cleanup, cost, health, render, run_status, save, save_pair};
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +35,11 @@ enum Command {
         /// cost-reporter's last published figures.
         #[arg(long)]
         live: bool,
+    },
+    /// The cleanup-scanner's rules, in report mode only.
+    Cleanup {
+        #[command(subcommand)]
+        action: CleanupAction,
     },
     /// Print the cost digest the cost-reporter would send, from Cost Explorer now, sending
     /// nothing (its footer gives the requests made, $0.01 each). Reads the COST_* variables.
@@ -67,6 +72,27 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum CleanupAction {
+    /// Run every rule in report mode from this machine and print the report; never marks,
+    /// deletes or publishes anything. Reads the CLEANUP_* variables.
+    Scan {
+        /// A region to scan; repeatable. Default: CLEANUP_REGIONS, else the profile's region.
+        #[arg(long = "region", value_name = "REGION")]
+        regions: Vec<String>,
+        /// The rules' settings as the scanner's event takes them, a JSON file such as
+        /// {"secret-unused": {"days": 30}}.
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+        /// Print the report's JSON instead of the text.
+        #[arg(long)]
+        json: bool,
+        /// Also write cleanup-<UTC timestamp>.txt and .json into this directory.
+        #[arg(long, value_name = "DIR")]
+        save: Option<PathBuf>,
+    },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     // A mistyped flag must not read as "down" (clap's own exit code for usage errors is 2).
@@ -95,6 +121,54 @@ async fn main() -> ExitCode {
                 }
             }
             ExitCode::from(status.overall.exit_code() as u8)
+        }
+        Command::Cleanup {
+            action:
+                CleanupAction::Scan {
+                    regions,
+                    rules,
+                    json,
+                    save: dir,
+                },
+        } => {
+            let rules = match rules.map(|path| {
+                std::fs::read_to_string(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()))
+                    .map_err(|e| format!("the rules file {} cannot be read: {e}", path.display()))
+            }) {
+                Some(Err(e)) => {
+                    eprintln!("ops: {e}");
+                    return ExitCode::from(3);
+                }
+                Some(Ok(v)) => Some(v),
+                None => None,
+            };
+            let aws = ops_shared::aws::load().await;
+            match cleanup::scan(&aws, &cleanup::Selection { regions, rules }).await {
+                Ok(report) => {
+                    let doc = serde_json::to_string_pretty(&report).unwrap_or_default();
+                    print!(
+                        "{}",
+                        if json {
+                            format!("{doc}\n")
+                        } else {
+                            report.text.clone()
+                        }
+                    );
+                    if let Some(dir) = dir {
+                        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+                        if let Err(e) = save_pair(&dir, &format!("cleanup-{stamp}"), &report.text, &doc) {
+                            eprintln!("ops: {e}");
+                        }
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("ops: {e}");
+                    ExitCode::from(3)
+                }
+            }
         }
         Command::Cost { period, json } => {
             let aws = ops_shared::aws::load().await;

@@ -347,3 +347,84 @@ async fn cost_prints_the_digest_without_sending_and_status_live_reads_cost_explo
     let (code, _, err) = ops(&["cost", "--period", "hourly"], &env);
     assert_eq!(code, 3, "a usage error is not a report: {err}");
 }
+
+/// `ops cleanup scan` runs the scanner's rules in report mode and prints the report; it marks,
+/// deletes and publishes nothing, whatever CLEANUP_MODE says.
+#[tokio::test]
+async fn cleanup_scan_reports_and_changes_nothing() {
+    let stack = ops_tests::Stack::get();
+    let topic = ops_tests::unique("ops-scan-unused");
+    aws_sdk_sns::Client::new(&stack.aws().await)
+        .create_topic()
+        .name(&topic)
+        .send()
+        .await
+        .unwrap();
+    let key = ops_tests::faults::access_key();
+    let rules = std::env::temp_dir().join(ops_tests::unique("rules.json"));
+    std::fs::write(
+        &rules,
+        r#"{"secret-unused": {"days": 0}, "alarm-stale": {"days": 0}}"#,
+    )
+    .unwrap();
+    let dir = std::env::temp_dir().join(ops_tests::unique("ops-cleanup"));
+    let (code, out, err) = ops(
+        &[
+            "cleanup",
+            "scan",
+            "--json",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--save",
+            dir.to_str().unwrap(),
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", key.as_str()),
+            // Even so: the command is report mode only.
+            ("CLEANUP_MODE", "delete"),
+            ("CLEANUP_ALLOWED_ACCOUNTS", "123456789012"),
+        ],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    assert_eq!(report["mode"], "report", "{report}");
+    let unused: Vec<&str> = report["regions"][0]["rules"]["sns-topic-unused"]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert!(unused.contains(&topic.as_str()), "{unused:?}");
+    let calls = stack.faults().calls(&key).await;
+    let changes: Vec<&String> = calls
+        .keys()
+        .filter(|op| {
+            let op = op.split(':').nth(1).unwrap_or_default();
+            [
+                "Delete",
+                "Deregister",
+                "Tag",
+                "Untag",
+                "Put",
+                "Publish",
+                "Set",
+                "Update",
+            ]
+            .iter()
+            .any(|verb| op.starts_with(verb))
+        })
+        .collect();
+    assert!(
+        changes.is_empty(),
+        "report mode changes nothing: {changes:?} in {calls:?}"
+    );
+    let saved = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(saved, 2, "cleanup-<time>.txt and .json");
+
+    let (code, _, err) = ops(&["cleanup", "scan", "--rules", "/nonexistent.json"], &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("the rules file /nonexistent.json cannot be read"),
+        "{err}"
+    );
+}

@@ -1,0 +1,136 @@
+//! `ops cleanup scan`: the cleanup-scanner's rules in report mode, from this machine, with a
+//! progress line per region on a terminal. It never marks, deletes or publishes: the mode is
+//! report, and the inventory it scans through refuses every change besides.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use cleanup_scanner::inventory::{Inventory, Scan};
+use cleanup_scanner::model::{Candidate, Resource};
+use cleanup_scanner::{CleanupError, Report};
+use serde_json::{json, Value};
+
+use crate::error::OpsError;
+
+const REFUSED: &str = "ops cleanup scan changes nothing";
+
+/// One region's inventory, watched: the region's progress on stderr, and no change let through.
+struct Watched {
+    inner: Box<dyn Inventory>,
+    region: String,
+    show: bool,
+    tags_read: AtomicUsize,
+}
+
+impl Watched {
+    fn say(&self, what: &str) {
+        if self.show {
+            let mut err = std::io::stderr();
+            let _ = write!(err, "\r\x1b[2K{:<16} {what}", self.region);
+            let _ = err.flush();
+        }
+    }
+}
+
+#[async_trait]
+impl Inventory for Watched {
+    async fn account(&self) -> Result<String, CleanupError> {
+        self.inner.account().await
+    }
+
+    async fn scan(&self) -> Result<Scan, CleanupError> {
+        self.say("listing ECS, CloudWatch, Logs, Secrets Manager and SNS...");
+        let scan = self.inner.scan().await;
+        match &scan {
+            Ok(s) => self.say(&format!(
+                "{} resources listed in {} requests\n",
+                s.resources.len(),
+                self.inner.requests()
+            )),
+            Err(e) => self.say(&format!("could not be listed: {e}\n")),
+        }
+        scan
+    }
+
+    async fn load_tags(&self, resource: &mut Resource) -> Result<(), String> {
+        let n = self.tags_read.fetch_add(1, Ordering::Relaxed) + 1;
+        self.say(&format!("reading tags [{n}]"));
+        self.inner.load_tags(resource).await
+    }
+
+    async fn set_tag(&self, _: &Resource, _: &str, _: &str) -> Result<(), String> {
+        Err(REFUSED.into())
+    }
+
+    async fn remove_tag(&self, _: &Resource, _: &str) -> Result<(), String> {
+        Err(REFUSED.into())
+    }
+
+    async fn act(&self, _: &Candidate) -> Result<(), String> {
+        Err(REFUSED.into())
+    }
+
+    fn requests(&self) -> usize {
+        self.inner.requests()
+    }
+}
+
+/// What to scan: regions (default: `CLEANUP_REGIONS`, else the profile's region) and the rules'
+/// settings as the scanner's event takes them (`{"secret-unused": {"days": 30}}`).
+pub struct Selection {
+    pub regions: Vec<String>,
+    pub rules: Option<Value>,
+}
+
+/// Scans in report mode with the cleanup-scanner's `CLEANUP_*` variables from this environment.
+pub async fn scan(aws: &aws_config::SdkConfig, selection: &Selection) -> Result<Report, OpsError> {
+    let fail = |e: CleanupError| OpsError::Cleanup(e.to_string());
+    let mut vars: std::collections::BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| k.starts_with("CLEANUP_") || k == "AWS_REGION")
+        .collect();
+    // Required by the function's configuration, never used here: nothing is sent.
+    vars.insert(
+        "REPORT_TOPIC_ARN".into(),
+        "arn:aws:sns:us-east-1:000000000000:not-sent".into(),
+    );
+    if !vars.contains_key("AWS_REGION") {
+        if let Some(region) = aws.region() {
+            vars.insert("AWS_REGION".into(), region.to_string());
+        }
+    }
+    let config = cleanup_scanner::Config::from_vars(&ops_shared::Vars::from_pairs(vars)).map_err(fail)?;
+    let mut event = json!({"mode": "report"});
+    if !selection.regions.is_empty() {
+        event["regions"] = json!(selection.regions);
+    }
+    if let Some(rules) = &selection.rules {
+        event["rules"] = rules.clone();
+    }
+    let input = config.input(&event).map_err(fail)?;
+    let stale_days = input.rules.log_stale_days;
+    let show = std::io::stderr().is_terminal();
+    let inventories = |region: &str| -> Box<dyn Inventory> {
+        Box::new(Watched {
+            inner: Box::new(cleanup_scanner::aws::AwsInventory::new(aws, region, stale_days)),
+            region: region.to_string(),
+            show,
+            tags_read: AtomicUsize::new(0),
+        })
+    };
+    let report = cleanup_scanner::scan::run(
+        inventories,
+        &crate::cost::NotSent,
+        &crate::cost::NotSent,
+        &config,
+        input,
+        chrono::Utc::now().date_naive(),
+    )
+    .await
+    .map_err(fail)?;
+    if show {
+        eprintln!();
+    }
+    Ok(report)
+}
