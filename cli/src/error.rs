@@ -19,4 +19,12 @@ pub enum OpsError {
 
     #[error("the cleanup scan could not be made: {0}")]
     Cleanup(String),
+
+    /// The rotation started and did not finish in time.
+    #[error("{0}")]
+    Rotate(String),
+
+    /// The rotation could not start.
+    #[error("{0}")]
+    RotateRefused(String),
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod health;
 pub mod read;
 pub mod render;
+pub mod rotate;
 pub mod status;
 
 use std::path::Path;

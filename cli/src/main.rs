@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ops_cli::{cleanup, cost, health, render, run_status, save, save_pair};
+use ops_cli::{cleanup, cost, health, render, rotate, run_status, save, save_pair};
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +35,21 @@ enum Command {
         /// cost-reporter's last published figures.
         #[arg(long)]
         live: bool,
+    },
+    /// Start a secret's rotation; with --wait, follow its version stages until AWSCURRENT moves
+    /// (exit 0) or the time is up (exit 1, saying where it stopped). Prints no secret value.
+    Rotate {
+        /// The secret's name or ARN.
+        secret: String,
+        /// Follow the rotation until AWSCURRENT moves to the new version.
+        #[arg(long)]
+        wait: bool,
+        /// With --wait: give up after this many seconds.
+        #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+        timeout: u64,
+        /// With --wait: seconds between looks at the version stages.
+        #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+        interval: u64,
     },
     /// The cleanup-scanner's rules, in report mode only.
     Cleanup {
@@ -163,6 +178,33 @@ async fn main() -> ExitCode {
                         }
                     }
                     ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("ops: {e}");
+                    ExitCode::from(3)
+                }
+            }
+        }
+        Command::Rotate {
+            secret,
+            wait,
+            timeout,
+            interval,
+        } => {
+            let aws = ops_shared::aws::load().await;
+            let sm = aws_sdk_secretsmanager::Client::new(&aws);
+            let follow = wait.then(|| {
+                (
+                    std::time::Duration::from_secs(interval.max(1)),
+                    std::time::Duration::from_secs(timeout),
+                )
+            });
+            let mut say = |line: &str| println!("{} {line}", chrono::Utc::now().format("%H:%M:%S"));
+            match rotate::rotate(&sm, &secret, follow, &mut say).await {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e @ ops_cli::OpsError::Rotate(_)) => {
+                    eprintln!("ops: {e}");
+                    ExitCode::from(1)
                 }
                 Err(e) => {
                     eprintln!("ops: {e}");

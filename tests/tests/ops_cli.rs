@@ -428,3 +428,98 @@ async fn cleanup_scan_reports_and_changes_nothing() {
         "{err}"
     );
 }
+
+/// `ops rotate SECRET --wait` follows the version stages while the real secret-rotator runs the
+/// four steps, and says when AWSCURRENT moves; a rotation that does not finish is exit 1, saying
+/// what is left pending. No secret value is ever printed. moto cannot call a rotator, so the
+/// proxy answers ops's RotateSecret as Secrets Manager does (its documented response) and the test
+/// plays Secrets Manager's part: it labels AWSPENDING and invokes the function's steps.
+#[tokio::test]
+async fn rotate_wait_follows_the_stages_until_awscurrent_moves() {
+    let stack = ops_tests::Stack::get();
+    let aws = stack.aws().await;
+    let sm = aws_sdk_secretsmanager::Client::new(&aws);
+    let first = "first-secret-value-ops-7";
+    let secret = ops_tests::create_secret(
+        &aws,
+        "ops-rotate",
+        &format!(r#"{{"client_id":"svc","client_secret":"{first}","rotate_field":"client_secret"}}"#),
+    )
+    .await;
+    let (token, _) = ops_tests::start_rotation(&sm, &secret).await;
+    let key = ops_tests::faults::access_key();
+    stack
+        .faults()
+        .answer(
+            json!({"operation": "secretsmanager:RotateSecret", "access_key": key,
+                       "body": {"ARN": secret, "Name": secret, "VersionId": token}}),
+        )
+        .await;
+    let child = Command::new(ops_tests::fresh::ops_cli())
+        .args(["rotate", &secret, "--wait", "--interval", "1", "--timeout", "90"])
+        .env("AWS_ACCESS_KEY_ID", &key)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("ops runs");
+    let f = ops_tests::lambda::Function::start("secret-rotator", &[]);
+    for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
+        let inv = f.invoke_json(&json!({"Step": step, "SecretId": secret, "ClientRequestToken": token}));
+        assert!(inv.ok, "{step}: {}", inv.error);
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("rotation started: new version"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("AWSCURRENT moved to version {token}: rotated")),
+        "{stdout}"
+    );
+    let new: Value = serde_json::from_str(
+        &sm.get_secret_value()
+            .secret_id(&secret)
+            .send()
+            .await
+            .unwrap()
+            .secret_string
+            .unwrap(),
+    )
+    .unwrap();
+    let new = new["client_secret"].as_str().unwrap();
+    assert!(
+        !stdout.contains(first) && !stdout.contains(new) && !stderr.contains(new),
+        "no secret value is printed: {stdout}"
+    );
+
+    // Started and never finished: the old credentials stand, and it says what is left.
+    let stuck = ops_tests::create_secret(
+        &aws,
+        "ops-rotate-stuck",
+        r#"{"client_secret":"x-ops-7","rotate_field":"client_secret"}"#,
+    )
+    .await;
+    let (pending, _) = ops_tests::start_rotation(&sm, &stuck).await;
+    stack
+        .faults()
+        .answer(
+            json!({"operation": "secretsmanager:RotateSecret", "access_key": key,
+                       "body": {"ARN": stuck, "Name": stuck, "VersionId": pending}}),
+        )
+        .await;
+    let (code, stdout, stderr) = ops(
+        &["rotate", &stuck, "--wait", "--interval", "1", "--timeout", "2"],
+        &[("AWS_ACCESS_KEY_ID", key.as_str())],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("did not rotate within 2s")
+            && stderr.contains(&format!("version {pending} is still AWSPENDING")),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = ops(&["rotate", "no-such-secret-ops"], &[]);
+    assert_eq!(code, 3, "{stderr}");
+}
