@@ -55,7 +55,7 @@ impl Inventory for Watched {
 
     async fn load_tags(&self, resource: &mut Resource) -> Result<(), String> {
         let n = self.tags_read.fetch_add(1, Ordering::Relaxed) + 1;
-        self.say(&format!("reading tags [{n}]"));
+        self.say(&format!("reading the tags of candidates [{n}]"));
         self.inner.load_tags(resource).await
     }
 
@@ -90,6 +90,8 @@ pub async fn scan(aws: &aws_config::SdkConfig, selection: &Selection) -> Result<
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .filter(|(k, _)| k.starts_with("CLEANUP_") || k == "AWS_REGION")
         .collect();
+    // The command is report mode whatever the variable says; a bad value must not stop it.
+    vars.remove("CLEANUP_MODE");
     // Required by the function's configuration, never used here: nothing is sent.
     vars.insert(
         "REPORT_TOPIC_ARN".into(),
@@ -119,18 +121,39 @@ pub async fn scan(aws: &aws_config::SdkConfig, selection: &Selection) -> Result<
             tags_read: AtomicUsize::new(0),
         })
     };
+    let kept = Kept::default();
     let report = cleanup_scanner::scan::run(
         inventories,
-        &crate::cost::NotSent,
+        &kept,
         &crate::cost::NotSent,
         &config,
         input,
         chrono::Utc::now().date_naive(),
     )
-    .await
-    .map_err(fail)?;
+    .await;
     if show {
         eprintln!();
     }
-    Ok(report)
+    report.map_err(|e| {
+        // A region that failed must not hide the others: the report is printed with the error.
+        let text = kept.0.lock().map(|t| t.clone()).unwrap_or_default();
+        OpsError::Cleanup(match text {
+            Some(text) => format!("{e}\n\nThe report of what could be scanned:\n{text}"),
+            None => e.to_string(),
+        })
+    })
+}
+
+/// Sends nothing; keeps the report's text, for a scan that ends in an error.
+#[derive(Default)]
+struct Kept(std::sync::Mutex<Option<String>>);
+
+#[async_trait]
+impl ops_shared::Notifier for Kept {
+    async fn notify(&self, n: &ops_shared::Notification) -> Result<String, ops_shared::SharedError> {
+        if let Ok(mut text) = self.0.lock() {
+            *text = Some(n.message.clone());
+        }
+        Ok("not sent".into())
+    }
 }

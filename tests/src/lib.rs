@@ -206,10 +206,19 @@ pub async fn start_rotation(
     secret: &str,
 ) -> (String, Result<(), String>) {
     let token = format!("{:a<40}", unique("token"));
-    let answer = sm
-        .rotate_secret()
+    let answer = start_rotation_with(sm, secret, &token).await;
+    (token, answer)
+}
+
+/// [`start_rotation`] with a token of the caller's.
+pub async fn start_rotation_with(
+    sm: &aws_sdk_secretsmanager::Client,
+    secret: &str,
+    token: &str,
+) -> Result<(), String> {
+    sm.rotate_secret()
         .secret_id(secret)
-        .client_request_token(&token)
+        .client_request_token(token)
         .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:secret-rotator")
         .rotation_rules(
             aws_sdk_secretsmanager::types::RotationRulesType::builder()
@@ -219,8 +228,7 @@ pub async fn start_rotation(
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| format!("{e:?}"));
-    (token, answer)
+        .map_err(|e| format!("{e:?}"))
 }
 
 /// Queues one Cost Explorer answer in moto (`ResultsByTime` days) for the next distinct request.

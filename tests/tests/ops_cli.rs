@@ -354,9 +354,17 @@ async fn cost_prints_the_digest_without_sending_and_status_live_reads_cost_explo
 async fn cleanup_scan_reports_and_changes_nothing() {
     let stack = ops_tests::Stack::get();
     let topic = ops_tests::unique("ops-scan-unused");
+    // Marked long ago by its own rule: a delete run would remove it, this command must not.
     aws_sdk_sns::Client::new(&stack.aws().await)
         .create_topic()
         .name(&topic)
+        .tags(
+            aws_sdk_sns::types::Tag::builder()
+                .key(ops_shared::CLEANUP_MARKED_TAG)
+                .value("2026-01-01:sns-topic-unused")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -446,7 +454,16 @@ async fn rotate_wait_follows_the_stages_until_awscurrent_moves() {
         &format!(r#"{{"client_id":"svc","client_secret":"{first}","rotate_field":"client_secret"}}"#),
     )
     .await;
-    let (token, _) = ops_tests::start_rotation(&sm, &secret).await;
+    // Rotation configured, nothing pending: the state before a scheduled rotation.
+    let (configured, _) = ops_tests::start_rotation(&sm, &secret).await;
+    sm.update_secret_version_stage()
+        .secret_id(&secret)
+        .version_stage("AWSPENDING")
+        .remove_from_version_id(&configured)
+        .send()
+        .await
+        .unwrap();
+    let token = format!("{:a<40}", ops_tests::unique("token"));
     let key = ops_tests::faults::access_key();
     stack
         .faults()
@@ -455,25 +472,54 @@ async fn rotate_wait_follows_the_stages_until_awscurrent_moves() {
                        "body": {"ARN": secret, "Name": secret, "VersionId": token}}),
         )
         .await;
-    let child = Command::new(ops_tests::fresh::ops_cli())
-        .args(["rotate", &secret, "--wait", "--interval", "1", "--timeout", "90"])
-        .env("AWS_ACCESS_KEY_ID", &key)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("ops runs");
+    /// Kills the background `ops` when the test fails before it ends.
+    struct Reaped(std::process::Child);
+    impl Drop for Reaped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+        }
+    }
+    let mut child = Reaped(
+        Command::new(ops_tests::fresh::ops_cli())
+            .args(["rotate", &secret, "--wait", "--interval", "1", "--timeout", "90"])
+            .env("AWS_ACCESS_KEY_ID", &key)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ops runs"),
+    );
+    // The steps only once ops has seen the stages before them and started the rotation.
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.0.stdout.take().unwrap()));
+    let mut stdout = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        stdout.push_str(&line);
+        stdout.push('\n');
+        if line.contains("rotation started") {
+            break;
+        }
+    }
+    assert!(
+        stdout.contains(&format!("rotation started: new version {token}")),
+        "{stdout}"
+    );
+    // Secrets Manager's part: label the new version AWSPENDING, then call the rotator's steps.
+    let _ = ops_tests::start_rotation_with(&sm, &secret, &token).await;
     let f = ops_tests::lambda::Function::start("secret-rotator", &[]);
     for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
         let inv = f.invoke_json(&json!({"Step": step, "SecretId": secret, "ClientRequestToken": token}));
         assert!(inv.ok, "{step}: {}", inv.error);
     }
-    let out = child.wait_with_output().unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("rotation started: new version"), "{stdout}");
+    for line in lines {
+        stdout.push_str(&line.unwrap());
+        stdout.push('\n');
+    }
+    let status = child.0.wait().unwrap();
+    let mut stderr = String::new();
+    if let Some(mut e) = child.0.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+    }
+    assert_eq!(status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(
         stdout.contains(&format!("AWSCURRENT moved to version {token}: rotated")),
         "{stdout}"
@@ -501,14 +547,8 @@ async fn rotate_wait_follows_the_stages_until_awscurrent_moves() {
         r#"{"client_secret":"x-ops-7","rotate_field":"client_secret"}"#,
     )
     .await;
+    // A rotation left pending: ops follows it (Secrets Manager retries it) rather than start another.
     let (pending, _) = ops_tests::start_rotation(&sm, &stuck).await;
-    stack
-        .faults()
-        .answer(
-            json!({"operation": "secretsmanager:RotateSecret", "access_key": key,
-                       "body": {"ARN": stuck, "Name": stuck, "VersionId": pending}}),
-        )
-        .await;
     let (code, stdout, stderr) = ops(
         &["rotate", &stuck, "--wait", "--interval", "1", "--timeout", "2"],
         &[("AWS_ACCESS_KEY_ID", key.as_str())],
