@@ -24,6 +24,9 @@ pub enum OpsError {
     #[error("{0}")]
     Rotate(String),
 
+    #[error("{0}")]
+    Remote(String),
+
     /// The rotation could not start.
     #[error("{0}")]
     RotateRefused(String),

@@ -7,6 +7,7 @@ pub mod cost;
 pub mod error;
 pub mod health;
 pub mod read;
+pub mod remote;
 pub mod render;
 pub mod rotate;
 pub mod status;

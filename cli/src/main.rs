@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ops_cli::{cleanup, cost, health, render, rotate, run_status, save, save_pair};
+use ops_cli::{cleanup, cost, health, remote, render, rotate, run_status, save, save_pair};
 
 #[derive(Parser)]
 #[command(
@@ -84,6 +84,14 @@ enum Command {
         /// Print the health-checker's JSON result instead of a table.
         #[arg(long)]
         json: bool,
+        /// Invoke the deployed health-checker with a component run of these filters instead
+        /// (it touches no alarm) and print its answer.
+        #[arg(long, conflicts_with = "file")]
+        remote: bool,
+        /// With --remote: the function's name or ARN; default HEALTH_CHECKER_FUNCTION, else
+        /// ops-lambdas-health-checker.
+        #[arg(long, requires = "remote", value_name = "NAME")]
+        function: Option<String>,
     },
 }
 
@@ -236,8 +244,43 @@ async fn main() -> ExitCode {
             kinds,
             groups,
             names,
+            json,
+            remote: true,
+            function,
+            ..
+        } => {
+            let aws = ops_shared::aws::load().await;
+            let function = remote::function_name(function);
+            match remote::invoke(&aws, &function, &remote::event(&kinds, &groups, &names)).await {
+                Ok(answer) => {
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&answer).unwrap_or_default());
+                    } else {
+                        print!("{}", remote::render(&answer));
+                    }
+                    let count = |k: &str| answer[k].as_u64().unwrap_or(0);
+                    let checked = answer["checks"].as_array().map_or(0, Vec::len) as u64;
+                    ExitCode::from(if count("unhealthy") > 0 {
+                        1
+                    } else if checked == 0 || count("healthy") < checked {
+                        3
+                    } else {
+                        0
+                    })
+                }
+                Err(e) => {
+                    eprintln!("ops: {e}");
+                    ExitCode::from(3)
+                }
+            }
+        }
+        Command::Health {
+            kinds,
+            groups,
+            names,
             file,
             json,
+            ..
         } => {
             let selection = health::Selection {
                 kinds,

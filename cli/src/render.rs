@@ -218,3 +218,154 @@ pub fn health(report: &health_checker::Report) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+
+    use super::*;
+    use crate::status::{
+        judge, AlarmRow, CheckRow, Cleanup, CleanupRule, Cost, EnvironmentCost, Readings, SecretRow,
+    };
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, h, m, 0).unwrap()
+    }
+
+    /// Every section seeded: three checks (one failing), another alarm in ALARM with a runbook,
+    /// cost and cleanup figures, two rotating secrets (one overdue): degraded.
+    pub fn seeded() -> Status {
+        let check = |name: &str, kind: &str, group: Option<&str>, state: &str, ms: f64| CheckRow {
+            name: name.into(),
+            kind: Some(kind.into()),
+            group: group.map(str::to_string),
+            state: state.into(),
+            latency_ms: Some(ms),
+            since: Some(at(8, 5)),
+        };
+        let secret = |name: &str, next: DateTime<Utc>, overdue: bool| SecretRow {
+            name: name.into(),
+            rotation_enabled: true,
+            last_rotated: Some(at(6, 0) - chrono::TimeDelta::days(30)),
+            next_rotation: Some(next),
+            overdue,
+            rotation_pending_since: None,
+            rotation_failed: false,
+        };
+        judge(
+            Readings {
+                checks: Ok(vec![
+                    check("api", "http", Some("payments"), "ALARM", 812.4),
+                    check("db", "tcp", Some("payments"), "OK", 1.2),
+                    check("dns", "dns", None, "OK", 3.9),
+                ]),
+                alarms: Ok(vec![
+                    AlarmRow {
+                        name: "ops-lambdas-health-api".into(),
+                        state: "ALARM".into(),
+                        since: Some(at(8, 5)),
+                        runbook: None,
+                    },
+                    AlarmRow {
+                        name: "orders-queue-depth".into(),
+                        state: "ALARM".into(),
+                        since: Some(at(7, 40)),
+                        runbook: Some("https://wiki.example.com/runbooks/orders-queue".into()),
+                    },
+                ]),
+                secrets: Ok(vec![
+                    secret("prod/db", at(6, 0) + chrono::TimeDelta::days(9), false),
+                    secret("prod/api-key", at(6, 0) - chrono::TimeDelta::days(2), true),
+                ]),
+                cleanup: Ok(Cleanup {
+                    candidates: Some(7),
+                    monthly_saving: Some(2.8),
+                    by_rule: vec![CleanupRule {
+                        rule: "secret-unused".into(),
+                        candidates: 7,
+                        monthly_saving: 2.8,
+                    }],
+                    as_of: Some(at(6, 0)),
+                    note: None,
+                }),
+                cost: Ok(Cost {
+                    month_to_date: Some(1036.0),
+                    forecast_month_end: Some(2236.0),
+                    annual_projection: Some(26_986.0),
+                    currency: Some("USD".into()),
+                    budget: Some(2000.0),
+                    budget_use_pct: Some(111.8),
+                    environments: vec![EnvironmentCost {
+                        name: "prod".into(),
+                        month_to_date: Some(833.0),
+                        forecast_month_end: Some(1797.86),
+                        annual_projection: Some(21_698.2),
+                        budget: Some(1500.0),
+                        budget_use_pct: Some(119.9),
+                    }],
+                    as_of: Some(at(7, 0)),
+                    source: Some("metrics".into()),
+                    requests: None,
+                    note: None,
+                }),
+            },
+            "ops-lambdas-health-",
+            at(9, 0),
+        )
+    }
+
+    #[test]
+    fn the_status_text_matches_the_golden_copy() {
+        let s = seeded();
+        assert_eq!(s.overall.exit_code(), 1, "one check of three failing: degraded");
+        let expected = "\
+overall: degraded
+  - 2/3 checks OK; failing: api
+  - 1 other alarm(s) in ALARM
+  - 1 secret rotation(s) overdue
+
+health checks (3)
+┌─────────────────────────────────────────────────────────────────────┐
+│ check   kind   group      state   latency ms   since                │
+╞═════════════════════════════════════════════════════════════════════╡
+│ api     http   payments   ALARM   812.4        2026-11-20 08:05 UTC │
+│ db      tcp    payments   OK      1.2          2026-11-20 08:05 UTC │
+│ dns     dns    -          OK      3.9          2026-11-20 08:05 UTC │
+└─────────────────────────────────────────────────────────────────────┘
+
+alarms in ALARM (2)
+┌────────────────────────────────────────────────────────────────────────────────────────────────┐
+│ alarm                    since                  runbook                                        │
+╞════════════════════════════════════════════════════════════════════════════════════════════════╡
+│ ops-lambdas-health-api   2026-11-20 08:05 UTC   -                                              │
+│ orders-queue-depth       2026-11-20 07:40 UTC   https://wiki.example.com/runbooks/orders-queue │
+└────────────────────────────────────────────────────────────────────────────────────────────────┘
+
+cost (the cost-reporter's last report, as of 2026-11-20 07:00 UTC)
+  month to date $1,036.00, forecast month end $2,236.00, year ahead $26,986.00; budget $2,000.00: forecast 112% OVER
+┌─────────────────────────────────────────────────────────────────────────┐
+│ environment   to date   month end   year ahead   budget use             │
+╞═════════════════════════════════════════════════════════════════════════╡
+│ prod          $833.00   $1,797.86   $21,698.20   120% of $1,500.00 OVER │
+└─────────────────────────────────────────────────────────────────────────┘
+
+cleanup
+  7 candidate(s), about $2.80 a month (as of 2026-11-20 06:00 UTC)
+┌────────────────────────────────────────┐
+│ rule            candidates   $ a month │
+╞════════════════════════════════════════╡
+│ secret-unused   7            2.80      │
+└────────────────────────────────────────┘
+
+secrets with rotation (2)
+┌─────────────────────────────────────────────────────────────────────────────────┐
+│ secret         rotation   last rotated           next rotation          state   │
+╞═════════════════════════════════════════════════════════════════════════════════╡
+│ prod/api-key   on         2026-10-21 06:00 UTC   2026-11-18 06:00 UTC   OVERDUE │
+│ prod/db        on         2026-10-21 06:00 UTC   2026-11-29 06:00 UTC           │
+└─────────────────────────────────────────────────────────────────────────────────┘
+";
+        let got = status(&s);
+        assert_eq!(got, expected, "\n--- got ---\n{got}");
+    }
+}

@@ -137,6 +137,11 @@ impl Function {
         }
     }
 
+    /// The Lambda Invoke API `cargo lambda watch` serves for this function (an SDK's endpoint).
+    pub fn invoke_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// `cargo lambda invoke NAME --data-file FILE`, FILE relative to the repository root.
     pub fn invoke_file(&self, file: &str) -> Invocation {
         let path = crate::repo_path(file);
