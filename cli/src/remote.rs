@@ -103,6 +103,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_remote_text_reads_the_functions_answer() {
+        let answer = json!({"healthy": 1, "unhealthy": 1, "unknown": 0, "checks": [
+            {"name": "api", "kind": "http", "healthy": true, "latency_ms": 47, "reason": "HTTP 200"},
+            {"name": "db", "kind": "tcp", "healthy": false, "latency_ms": 2000, "reason": "connect timed out after 2 s"}
+        ]});
+        let expected = "\
+┌─────────────────────────────────────────────────────────────────┐
+│ check   kind   result      ms       reason                      │
+╞═════════════════════════════════════════════════════════════════╡
+│ api     http   healthy     47.0     HTTP 200                    │
+│ db      tcp    UNHEALTHY   2000.0   connect timed out after 2 s │
+└─────────────────────────────────────────────────────────────────┘
+1 healthy, 1 unhealthy, 0 not judged (the deployed function's run)
+";
+        let got = render(&answer);
+        assert_eq!(got, expected, "\n--- got ---\n{got}");
+    }
+
+    #[test]
     fn the_event_is_always_a_component_run() {
         assert_eq!(event(&[], &[], &[]), json!({"only": {"names": ["*"]}}));
         assert_eq!(

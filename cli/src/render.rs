@@ -368,4 +368,60 @@ secrets with rotation (2)
         let got = status(&s);
         assert_eq!(got, expected, "\n--- got ---\n{got}");
     }
+
+    /// A local run of two checks, one unhealthy, with their phases.
+    fn health_report() -> health_checker::Report {
+        use std::time::Duration;
+
+        use health_checker::outcome::Outcome;
+        use health_checker::probe::connect::Phases;
+        use health_checker::run::CheckReport;
+
+        let ms = |n: u64| Some(Duration::from_millis(n));
+        let phases = Phases {
+            dns_ms: ms(2),
+            connect_ms: ms(4),
+            tls_ms: ms(11),
+            first_byte_ms: ms(30),
+        };
+        health_checker::Report {
+            healthy: 1,
+            unhealthy: 1,
+            unknown: 0,
+            skipped: vec![],
+            checks: vec![
+                CheckReport {
+                    name: "api".into(),
+                    kind: "http".into(),
+                    group: Some("payments".into()),
+                    outcome: Outcome::healthy(Duration::from_millis(47), "HTTP 200").with_phases(phases),
+                },
+                CheckReport {
+                    name: "db".into(),
+                    kind: "tcp".into(),
+                    group: None,
+                    outcome: Outcome::unhealthy(Duration::from_millis(2000), "connect timed out after 2 s"),
+                },
+            ],
+            metric_requests: 0,
+            alarms: None,
+            note: None,
+            checks_file: None,
+        }
+    }
+
+    #[test]
+    fn the_health_text_matches_the_golden_copy() {
+        let expected = "\
+┌─────────────────────────────────────────────────────────────────────────────────────────────────────┐
+│ check   kind   result      ms       dns   connect   tls    first byte   reason                      │
+╞═════════════════════════════════════════════════════════════════════════════════════════════════════╡
+│ api     http   healthy     47.0     2.0   4.0       11.0   30.0         HTTP 200                    │
+│ db      tcp    UNHEALTHY   2000.0   -     -         -      -            connect timed out after 2 s │
+└─────────────────────────────────────────────────────────────────────────────────────────────────────┘
+1 healthy, 1 unhealthy, 0 not judged
+";
+        let got = health(&health_report());
+        assert_eq!(got, expected, "\n--- got ---\n{got}");
+    }
 }
