@@ -127,6 +127,26 @@ async fn status_shows_the_health_matrix_judges_it_and_keeps_its_contract() {
     let sm = aws_sdk_secretsmanager::Client::new(&env.stack.aws().await);
     let rotating = ops_tests::create_secret(&env.stack.aws().await, "ops-rotating", "{}").await;
     let _ = ops_tests::start_rotation(&sm, &rotating).await;
+    // Two rotating secrets, one overdue. moto cannot date a rotation in the past, so the proxy
+    // answers this run's ListSecrets as Secrets Manager does (its documented response shape).
+    let key = ops_tests::faults::access_key();
+    let day = 86_400.0;
+    let now = chrono::Utc::now().timestamp() as f64;
+    env.stack
+        .faults()
+        .answer(json!({"operation": "secretsmanager:ListSecrets", "access_key": key, "body": {"SecretList": [
+            {"ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf", "Name": "prod/db",
+             "RotationEnabled": true, "RotationLambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:secret-rotator",
+             "RotationRules": {"AutomaticallyAfterDays": 30},
+             "LastRotatedDate": now - 20.0 * day, "LastChangedDate": now - 20.0 * day, "NextRotationDate": now + 10.0 * day,
+             "SecretVersionsToStages": {"v2": ["AWSCURRENT"], "v1": ["AWSPREVIOUS"]}},
+            {"ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/api-key-GhIjKl", "Name": "prod/api-key",
+             "RotationEnabled": true, "RotationLambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:secret-rotator",
+             "RotationRules": {"AutomaticallyAfterDays": 30},
+             "LastRotatedDate": now - 33.0 * day, "LastChangedDate": now - 33.0 * day, "NextRotationDate": now - 3.0 * day,
+             "SecretVersionsToStages": {"v7": ["AWSCURRENT"]}}
+        ]}}))
+        .await;
     let dir = std::env::temp_dir().join(ops_tests::unique("ops-status"));
     let (code, out, err) = ops(
         &[
@@ -137,7 +157,7 @@ async fn status_shows_the_health_matrix_judges_it_and_keeps_its_contract() {
             "--save",
             dir.to_str().unwrap(),
         ],
-        &[],
+        &[("AWS_ACCESS_KEY_ID", key.as_str())],
     );
     let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
     assert_eq!(
@@ -187,12 +207,34 @@ async fn status_shows_the_health_matrix_judges_it_and_keeps_its_contract() {
     ] {
         assert!(doc["cost"].get(key).is_some(), "cost.{key}");
     }
-    let secret = doc["secrets"]
+    let secrets = doc["secrets"].as_array().unwrap();
+    assert_eq!(
+        (
+            secrets.len(),
+            secrets[0]["name"].as_str(),
+            secrets[0]["overdue"].as_bool()
+        ),
+        (2, Some("prod/api-key"), Some(true)),
+        "overdue first: {secrets:?}"
+    );
+    assert_eq!(secrets[1]["overdue"], false);
+    assert!(
+        doc["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "1 secret rotation(s) overdue"),
+        "{doc}"
+    );
+    // The account's own secrets, as moto has them: the rotation started minutes ago is pending.
+    let (_, out, _) = ops(&["status", "--json", "--prefix", &env.prefix], &[]);
+    let mine: Value = serde_json::from_str(&out).unwrap();
+    let secret = mine["secrets"]
         .as_array()
         .unwrap()
         .iter()
         .find(|s| s["name"] == rotating.as_str())
-        .unwrap_or_else(|| panic!("{rotating} in {}", doc["secrets"]));
+        .unwrap_or_else(|| panic!("{rotating} in {}", mine["secrets"]));
     assert!(secret["rotation_pending_since"].is_string(), "{secret}");
     assert_eq!(
         secret["rotation_failed"], false,
