@@ -66,8 +66,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run checks now from this machine with the health-checker's probes; publishes nothing,
-    /// touches no alarm. Exit code 1 when a check fails.
+    /// Run checks now from this machine with the health-checker's probes (publishes nothing,
+    /// touches no alarm), or with --remote in the deployed function. Exit code 1 when a check fails.
     Health {
         /// Only checks of this kind (http, tcp, dns, tls, ecs); repeatable.
         #[arg(long = "only", value_name = "KIND")]
@@ -85,7 +85,8 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Invoke the deployed health-checker with a component run of these filters instead
-        /// (it touches no alarm) and print its answer.
+        /// (it creates and deletes no alarm, but publishes its checks' metrics as any run does) and
+        /// print its answer.
         #[arg(long, conflicts_with = "file")]
         remote: bool,
         /// With --remote: the function's name or ARN; default HEALTH_CHECKER_FUNCTION, else

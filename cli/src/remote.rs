@@ -8,9 +8,9 @@ use crate::error::OpsError;
 /// The deployed function's name: `--function`, else `HEALTH_CHECKER_FUNCTION`, else the
 /// template's name for the default stack.
 pub fn function_name(given: Option<String>) -> String {
-    given
-        .or_else(|| std::env::var("HEALTH_CHECKER_FUNCTION").ok())
-        .filter(|n| !n.trim().is_empty())
+    let set = |n: Option<String>| n.filter(|n| !n.trim().is_empty());
+    set(given)
+        .or_else(|| set(std::env::var("HEALTH_CHECKER_FUNCTION").ok()))
         .unwrap_or_else(|| "ops-lambdas-health-checker".into())
 }
 
@@ -45,19 +45,35 @@ pub async fn invoke(aws: &aws_config::SdkConfig, function: &str, event: &Value) 
             ))
         })?;
     let body = out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
-    let answer: Value =
-        serde_json::from_slice(&body).unwrap_or_else(|_| json!(String::from_utf8_lossy(&body)));
-    if let Some(error) = out.function_error() {
-        let message = answer
-            .get("errorMessage")
+    answer(function, out.function_error(), &body)
+}
+
+/// The function's answer: its report, or why it is not one (a function error, or a payload that
+/// is not a health-checker report), never an empty report that would read as "nothing matched".
+pub fn answer(function: &str, function_error: Option<&str>, body: &[u8]) -> Result<Value, OpsError> {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let shown = || {
+        let text = String::from_utf8_lossy(body);
+        text.chars().take(300).collect::<String>()
+    };
+    if let Some(error) = function_error {
+        let message = parsed
+            .as_ref()
+            .and_then(|a| a.get("errorMessage"))
             .and_then(Value::as_str)
             .map(str::to_string)
-            .unwrap_or_else(|| answer.to_string());
+            .unwrap_or_else(shown);
         return Err(OpsError::Remote(format!(
-            "{function} failed ({error}): {message}"
+            "{function} failed ({error}): {message}. Its log has the checks it ran"
         )));
     }
-    Ok(answer)
+    match parsed {
+        Some(report) if report["checks"].is_array() => Ok(report),
+        _ => Err(OpsError::Remote(format!(
+            "{function} answered with something that is not a health-checker report: {}",
+            shown()
+        ))),
+    }
 }
 
 /// A table of the answer's checks: name, kind, result, latency, reason.
@@ -119,6 +135,30 @@ mod tests {
 ";
         let got = render(&answer);
         assert_eq!(got, expected, "\n--- got ---\n{got}");
+    }
+
+    #[test]
+    fn a_function_error_or_a_payload_that_is_no_report_is_an_error() {
+        let err = answer(
+            "hc",
+            Some("Unhandled"),
+            br#"{"errorType": "HealthError", "errorMessage": "ECS could not be read"}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("hc failed (Unhandled): ECS could not be read"),
+            "{err}"
+        );
+        let err = answer("hc", Some("Handled"), b"not json")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not json"), "{err}");
+        for body in [&b""[..], b"null", br#"{"ok": true}"#, b"<html>"] {
+            let err = answer("hc", None, body).unwrap_err().to_string();
+            assert!(err.contains("not a health-checker report"), "{err}");
+        }
+        assert!(answer("hc", None, br#"{"checks": [], "healthy": 0}"#).is_ok());
     }
 
     #[test]

@@ -754,7 +754,9 @@ async fn health_remote_invokes_the_deployed_function_with_a_component_run() {
     );
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
-        out.contains("pay-api") && out.contains("healthy") && !out.contains("search"),
+        out.lines()
+            .any(|l| l.contains("pay-api") && l.contains(" healthy "))
+            && !out.contains("search"),
         "{out}"
     );
     assert!(out.contains("the deployed function's run"), "{out}");
@@ -770,6 +772,31 @@ async fn health_remote_invokes_the_deployed_function_with_a_component_run() {
         answer["alarms"].is_null(),
         "a component run touches no alarm: {answer}"
     );
+    assert!(
+        aws_sdk_cloudwatch::Client::new(&env.stack.aws().await)
+            .describe_alarms()
+            .alarm_name_prefix(&env.prefix)
+            .send()
+            .await
+            .unwrap()
+            .metric_alarms()
+            .is_empty(),
+        "no alarm was created under the checker's prefix"
+    );
+
+    let (code, out, _) = ops(
+        &[
+            "health",
+            "--remote",
+            "--function",
+            "health-checker",
+            "--name",
+            "no-match-*",
+        ],
+        &lambda,
+    );
+    assert_eq!(code, 3, "nothing matched: {out}");
+    assert!(out.contains("no check matched"), "{out}");
 
     let (code, _, err) = ops(&["health", "--remote", "--function", "no-such-function"], &lambda);
     assert_eq!(code, 3, "{err}");
