@@ -86,17 +86,9 @@ pub struct Selection {
 /// Scans in report mode with the cleanup-scanner's `CLEANUP_*` variables from this environment.
 pub async fn scan(aws: &aws_config::SdkConfig, selection: &Selection) -> Result<Report, OpsError> {
     let fail = |e: CleanupError| OpsError::Cleanup(e.to_string());
-    let mut vars: std::collections::BTreeMap<String, String> = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .filter(|(k, _)| k.starts_with("CLEANUP_") || k == "AWS_REGION")
-        .collect();
+    let mut vars = crate::function_vars("CLEANUP_", &["AWS_REGION"]);
     // The command is report mode whatever the variable says; a bad value must not stop it.
     vars.remove("CLEANUP_MODE");
-    // Required by the function's configuration, never used here: nothing is sent.
-    vars.insert(
-        "REPORT_TOPIC_ARN".into(),
-        "arn:aws:sns:us-east-1:000000000000:not-sent".into(),
-    );
     if !vars.contains_key("AWS_REGION") {
         if let Some(region) = aws.region() {
             vars.insert("AWS_REGION".into(), region.to_string());

@@ -208,19 +208,10 @@ async fn report_with(
     period: Option<&str>,
     anomalies: bool,
 ) -> Result<ReportOutput, OpsError> {
-    // A variable that is not UTF-8 is not one of ours: skipped, never a panic.
-    let mut vars: BTreeMap<String, String> = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .filter(|(k, _)| k.starts_with("COST_"))
-        .collect();
+    let mut vars = crate::function_vars("COST_", &[]);
     if !anomalies {
         vars.remove("COST_ANOMALY_MONITOR_ARN");
     }
-    // Required by the function's configuration, never used here: nothing is sent.
-    vars.insert(
-        "REPORT_TOPIC_ARN".into(),
-        "arn:aws:sns:us-east-1:000000000000:not-sent".into(),
-    );
     let config = cost_reporter::Config::from_vars(&ops_shared::Vars::from_pairs(vars))
         .map_err(|e| OpsError::Cost(e.to_string()))?;
     let cloudwatch = aws_sdk_cloudwatch::Client::new(aws);

@@ -55,6 +55,33 @@ pub async fn run_status(prefix: &str, live: bool) -> Status {
     )
 }
 
+/// A function's variables from this environment (those named `prefix*`, and `also`), for running
+/// its code here, with `REPORT_TOPIC_ARN` set to a topic nothing is ever sent to (the functions
+/// require it; `ops` mails nothing). A variable that is not UTF-8 is not one of ours: skipped.
+pub fn function_vars(prefix: &str, also: &[&str]) -> std::collections::BTreeMap<String, String> {
+    let mut vars: std::collections::BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| k.starts_with(prefix) || also.contains(&k.as_str()))
+        .collect();
+    vars.insert(
+        "REPORT_TOPIC_ARN".into(),
+        "arn:aws:sns:us-east-1:000000000000:not-sent".into(),
+    );
+    vars
+}
+
+/// The exit code of a health run, here or remote: 0 only when something was checked and all of
+/// it is healthy, 1 when a check is unhealthy, 3 otherwise (nothing matched, a check not judged).
+pub fn health_exit(unhealthy: usize, healthy: usize, checked: usize) -> u8 {
+    if unhealthy > 0 {
+        1
+    } else if checked == 0 || healthy < checked {
+        3
+    } else {
+        0
+    }
+}
+
 /// `--save DIR`: the text and the JSON, side by side, named by the UTC time.
 pub fn save(dir: &Path, status: &Status, text: &str, json: &str) -> Result<(), OpsError> {
     let stamp = status.generated_at.format("%Y%m%dT%H%M%SZ");

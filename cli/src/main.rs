@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ops_cli::{cleanup, cost, health, remote, render, rotate, run_status, save, save_pair};
+use ops_cli::{cleanup, cost, health, health_exit, remote, render, rotate, run_status, save, save_pair};
 
 #[derive(Parser)]
 #[command(
@@ -259,15 +259,9 @@ async fn main() -> ExitCode {
                     } else {
                         print!("{}", remote::render(&answer));
                     }
-                    let count = |k: &str| answer[k].as_u64().unwrap_or(0);
-                    let checked = answer["checks"].as_array().map_or(0, Vec::len) as u64;
-                    ExitCode::from(if count("unhealthy") > 0 {
-                        1
-                    } else if checked == 0 || count("healthy") < checked {
-                        3
-                    } else {
-                        0
-                    })
+                    let count = |k: &str| answer[k].as_u64().unwrap_or(0) as usize;
+                    let checked = answer["checks"].as_array().map_or(0, Vec::len);
+                    ExitCode::from(health_exit(count("unhealthy"), count("healthy"), checked))
                 }
                 Err(e) => {
                     eprintln!("ops: {e}");
@@ -296,14 +290,7 @@ async fn main() -> ExitCode {
                     } else {
                         print!("{}", render::health(&report));
                     }
-                    // 0 only when something was checked and all of it is healthy.
-                    ExitCode::from(if report.unhealthy > 0 {
-                        1
-                    } else if report.checks.is_empty() || report.healthy < report.checks.len() {
-                        3
-                    } else {
-                        0
-                    })
+                    ExitCode::from(health_exit(report.unhealthy, report.healthy, report.checks.len()))
                 }
                 Err(e) => {
                     eprintln!("ops: {e}");

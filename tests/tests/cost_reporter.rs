@@ -17,6 +17,15 @@ const RECOMMENDATIONS: &[&str] = &[
     "ce:GetRightsizingRecommendation",
 ];
 
+/// The Cost Explorer requests among the proxy's counts.
+fn ce_requests(calls: &std::collections::BTreeMap<String, u64>) -> u64 {
+    calls
+        .iter()
+        .filter(|(op, _)| op.starts_with("ce:"))
+        .map(|(_, n)| n)
+        .sum()
+}
+
 /// Every request `key` signs for `operations` is refused outright (AccessDenied, not retried).
 async fn deny(stack: &Stack, key: &str, operations: &[&str]) {
     for op in operations {
@@ -146,11 +155,7 @@ async fn daily_weekly_tagged_and_empty_reports_are_published_from_one_request_ea
         "the daily costs, the trailing year and one forecast attempt, on any day of the month: {report}"
     );
     let calls = stack.faults().calls(&key).await;
-    let ce: u64 = calls
-        .iter()
-        .filter(|(op, _)| op.starts_with("ce:"))
-        .map(|(_, n)| n)
-        .sum();
+    let ce = ce_requests(&calls);
     assert_eq!(
         (ce, calls.get("ce:GetCostAndUsage")),
         (3, Some(&2)),
@@ -555,11 +560,7 @@ async fn a_monthly_report_has_environments_the_year_ahead_and_recommendations_of
     // reserved service with spend), rightsizing: seven, what the footer states and the proxy saw.
     assert_eq!(report["requests"], 7, "{report}");
     let calls = stack.faults().calls(&key).await;
-    let ce: u64 = calls
-        .iter()
-        .filter(|(op, _)| op.starts_with("ce:"))
-        .map(|(_, n)| n)
-        .sum();
+    let ce = ce_requests(&calls);
     assert_eq!(ce, 7, "{calls:?}");
     assert_eq!(
         calls.get("ce:GetReservationPurchaseRecommendation"),
