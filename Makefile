@@ -54,8 +54,8 @@ lint: setup lint-infra ## formatting, clippy with warnings denied, and the SAM t
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-lint-infra: setup-deploy ## cfn-lint and sam validate on infra/template.yaml, offline, without credentials
-	cfn-lint infra/template.yaml
+lint-infra: setup-deploy ## cfn-lint and sam validate on infra/template.yaml (cfn-lint on infra/member-role.yaml too), offline, without credentials
+	cfn-lint infra/template.yaml infra/member-role.yaml
 	$(OFFLINE_SAM) $(SAM) validate --lint --template-file infra/template.yaml --region us-east-1
 	$(OFFLINE_SAM) $(SAM) validate --template-file infra/template.yaml --region us-east-1
 

@@ -2,8 +2,9 @@
 //! progress line per region on a terminal. It never marks, deletes or publishes: the mode is
 //! report, and the inventory it scans through refuses every change besides.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use cleanup_scanner::inventory::{Inventory, Scan};
@@ -18,9 +19,9 @@ const REFUSED: &str = "ops cleanup scan changes nothing";
 /// One region's inventory, watched: the region's progress on stderr, and no change let through.
 struct Watched {
     inner: Box<dyn Inventory>,
+    /// The region, and the account when it is not this profile's own.
     region: String,
     show: bool,
-    tags_read: AtomicUsize,
 }
 
 impl Watched {
@@ -53,10 +54,12 @@ impl Inventory for Watched {
         scan
     }
 
-    async fn load_tags(&self, resource: &mut Resource) -> Result<(), String> {
-        let n = self.tags_read.fetch_add(1, Ordering::Relaxed) + 1;
-        self.say(&format!("reading the tags of candidates [{n}]"));
-        self.inner.load_tags(resource).await
+    async fn reread_tags(&self, resource: &Resource) -> Result<HashMap<String, String>, String> {
+        self.inner.reread_tags(resource).await
+    }
+
+    async fn in_use(&self, candidate: &Candidate) -> Result<Option<String>, String> {
+        self.inner.in_use(candidate).await
     }
 
     async fn set_tag(&self, _: &Resource, _: &str, _: &str) -> Result<(), String> {
@@ -64,6 +67,10 @@ impl Inventory for Watched {
     }
 
     async fn remove_tag(&self, _: &Resource, _: &str) -> Result<(), String> {
+        Err(REFUSED.into())
+    }
+
+    async fn snapshot(&self, _: &Candidate) -> Result<Value, String> {
         Err(REFUSED.into())
     }
 
@@ -105,22 +112,43 @@ pub async fn scan(aws: &aws_config::SdkConfig, selection: &Selection) -> Result<
     let input = config.input(&event).map_err(fail)?;
     let stale_days = input.rules.log_stale_days;
     let show = std::io::stderr().is_terminal();
-    let inventories = |region: &str| -> Box<dyn Inventory> {
-        Box::new(Watched {
-            inner: Box::new(cleanup_scanner::aws::AwsInventory::new(aws, region, stale_days)),
-            region: region.to_string(),
-            show,
-            tags_read: AtomicUsize::new(0),
-        })
-    };
+    let watched =
+        |sdk: aws_config::SdkConfig, label: Option<String>| -> cleanup_scanner::scan::Opener<'static> {
+            Box::new(move |region: &str| -> Box<dyn Inventory> {
+                Box::new(Watched {
+                    inner: Box::new(cleanup_scanner::aws::AwsInventory::new(&sdk, region, stale_days)),
+                    region: match &label {
+                        Some(account) => format!("{account} {region}"),
+                        None => region.to_string(),
+                    },
+                    show,
+                })
+            })
+        };
+    let mut accounts = vec![cleanup_scanner::scan::Account {
+        role: None,
+        open: watched(aws.clone(), None),
+    }];
+    for role in &config.accounts {
+        accounts.push(cleanup_scanner::scan::Account {
+            role: Some(role.clone()),
+            open: watched(
+                cleanup_scanner::assumed(aws, role).await,
+                Some(role.account.clone()),
+            ),
+        });
+    }
     let kept = Kept::default();
+    // A person waits at the terminal; the scan has no Lambda deadline, only this bound.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30 * 60);
     let report = cleanup_scanner::scan::run(
-        inventories,
+        accounts,
         &kept,
         &crate::cost::NotSent,
         &config,
         input,
         chrono::Utc::now().date_naive(),
+        deadline,
     )
     .await;
     if show {

@@ -3,8 +3,10 @@
 //! sleeping) removes exactly what is safe. The account is seeded in a region of its own so the
 //! scan sees only what this test made.
 
+mod cleanup;
+
+use cleanup::{delivered, listed, rule, scanner, topics_event, unused_topics};
 use ops_tests::faults::access_key;
-use ops_tests::lambda::Function;
 use ops_tests::{unique, Stack};
 use serde_json::{json, Value};
 
@@ -206,30 +208,6 @@ fn event(mode: &str) -> Value {
     })
 }
 
-fn scanner(stack_topic: &str, extra: &[(&str, &str)]) -> Function {
-    let mut env = vec![("REPORT_TOPIC_ARN", stack_topic), ("CLEANUP_MAX_PERCENT", "100")];
-    env.extend_from_slice(extra);
-    Function::start("cleanup-scanner", &env)
-}
-
-fn rule<'a>(report: &'a Value, name: &str) -> &'a Value {
-    &report["regions"][0]["rules"][name]
-}
-
-/// The ARNs a rule listed under `list` (candidates or protected) that contain `part`.
-fn listed(report: &Value, name: &str, list: &str, part: &str) -> Vec<String> {
-    rule(report, name)[list]
-        .as_array()
-        .map(|l| {
-            l.iter()
-                .filter_map(|c| c["arn"].as_str())
-                .filter(|a| a.contains(part))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn topics(stack: &Stack) -> Vec<String> {
     let sns = aws_sdk_sns::Client::new(&regional(stack).await);
     sns.list_topics()
@@ -365,6 +343,33 @@ async fn report_then_mark_then_delete_after_the_grace_period_removes_only_what_i
     assert!(acted.contains(&seeded.lonely_topic.as_str()), "{actions:?}");
     assert!(acted.contains(&seeded.secret.as_str()));
     assert!(acted.contains(&seeded.empty_cluster.as_str()));
+    // Each removal kept what it takes to recreate the resource, first; never a secret's value.
+    let configuration = |arn: &str| {
+        actions
+            .iter()
+            .find(|a| a["arn"].as_str().is_some_and(|a| a.ends_with(arn)))
+            .map(|a| a["configuration"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        configuration(&seeded.lonely_topic)["Attributes"]["TopicArn"],
+        seeded.lonely_topic.as_str(),
+        "{actions:?}"
+    );
+    assert_eq!(
+        configuration(&format!(":alarm:{}", seeded.stale_alarm))["Namespace"],
+        "Gone",
+        "{actions:?}"
+    );
+    assert!(configuration(&seeded.secret)["Name"].is_string(), "{actions:?}");
+    assert!(
+        configuration(&seeded.empty_cluster)["clusterName"].is_string(),
+        "{actions:?}"
+    );
+    assert!(
+        !done.to_string().contains("nobody-reads-this"),
+        "a secret's value in the report"
+    );
 
     let remaining = topics(&stack).await;
     assert!(
@@ -456,19 +461,6 @@ async fn report_then_mark_then_delete_after_the_grace_period_removes_only_what_i
     }
 }
 
-/// What SNS delivered to a topic in moto: its messages, newest last.
-async fn delivered(stack: &Stack, topic: &str) -> Vec<String> {
-    let data = stack.moto_data().await;
-    data["sns"]["Topic"]
-        .as_array()
-        .and_then(|t| t.iter().find(|t| t["arn"] == topic))
-        .and_then(|t| t["sent_notifications"].as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .map(|n| n.to_string())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_throttled_listing_fails_the_scan_retryably_and_reports_nothing_as_unused() {
     let stack = Stack::get();
@@ -495,40 +487,6 @@ async fn a_throttled_listing_fails_the_scan_retryably_and_reports_nothing_as_unu
         !report.contains(" protected, "),
         "no candidates from a partial listing: {report}"
     );
-}
-
-/// Three unused topics in each of two regions of their own.
-async fn unused_topics(stack: &Stack, regions: &[&str]) -> Vec<String> {
-    let mut arns = Vec::new();
-    for region in regions {
-        let aws = stack
-            .aws()
-            .await
-            .to_builder()
-            .region(aws_config::Region::new(region.to_string()))
-            .build();
-        let sns = aws_sdk_sns::Client::new(&aws);
-        for _ in 0..3 {
-            arns.push(
-                sns.create_topic()
-                    .name(unique("idle"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .topic_arn
-                    .unwrap(),
-            );
-        }
-    }
-    arns
-}
-
-fn topics_event(mode: &str, regions: &[&str], max_actions: u64) -> Value {
-    json!({"mode": mode, "regions": regions, "max_actions": max_actions,
-           "rules": {"ecs-service-idle": {"enabled": false}, "ecs-cluster-empty": {"enabled": false},
-                     "ecs-task-definition-stale": {"enabled": false}, "secret-unused": {"enabled": false},
-                     "alarm-stale": {"enabled": false}, "alarm-orphaned-action": {"enabled": false},
-                     "log-group-stale": {"enabled": false}, "log-group-no-retention": {"enabled": false}}})
 }
 
 /// One budget for the whole run: `max_actions=3` over two regions acts three times, not six.

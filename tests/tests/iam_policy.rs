@@ -24,7 +24,10 @@ const IAM_PREFIX: &[(&str, &str)] = &[
     ("cloudwatchlogs", "logs"),
     ("costexplorer", "ce"),
     ("ecs", "ecs"),
+    ("eventbridge", "events"),
+    ("resourcegroupstagging", "tag"),
     ("s3", "s3"),
+    ("scheduler", "scheduler"),
     ("secretsmanager", "secretsmanager"),
     ("sns", "sns"),
     ("sts", "sts"),
@@ -193,6 +196,11 @@ fn derived() -> BTreeMap<String, BTreeSet<String>> {
             actions.extend(actions_in(&text, &sdks));
             code.push_str(&text);
         }
+        // aws-config's AssumeRoleProvider calls STS for the code (the cleanup-scanner's other
+        // accounts).
+        if code.contains("AssumeRoleProvider") {
+            actions.insert("sts:AssumeRole".to_string());
+        }
         for (types, shared_actions) in &shared {
             if types
                 .iter()
@@ -280,6 +288,54 @@ fn every_function_is_granted_exactly_the_operations_its_code_calls() {
     );
 }
 
+/// The member-account role of `infra/member-role.yaml` grants exactly what the cleanup-scanner
+/// calls in another account: everything its code calls, but what it does with its own account's
+/// credentials (assuming the role, publishing the report and the metrics).
+#[test]
+fn the_member_account_role_grants_exactly_what_the_scanner_calls_there() {
+    let text =
+        fs::read_to_string(repo_path("infra/member-role.yaml")).expect("infra/member-role.yaml exists");
+    let member: Value = serde_yaml_ng::from_str(&text).expect("infra/member-role.yaml is YAML");
+    // The role's own policy (reading) and, where AllowChanges is true, the policy of its changes.
+    let statements: Vec<Value> = [
+        &member["Resources"]["CleanupMemberRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"],
+        &member["Resources"]["CleanupMemberChanges"]["Properties"]["PolicyDocument"]["Statement"],
+    ]
+    .iter()
+    .flat_map(|s| s.as_sequence().expect("both policies have statements").clone())
+    .collect();
+    let allowed: BTreeSet<String> = statements
+        .iter()
+        .filter(|s| s["Effect"].as_str() == Some("Allow"))
+        .flat_map(|s| strings(&s["Action"]))
+        .collect();
+    let home_only = [
+        "sts:AssumeRole",
+        "sts:GetCallerIdentity",
+        "sns:Publish",
+        "cloudwatch:PutMetricData",
+    ];
+    let needed: BTreeSet<String> = derived()["cleanup-scanner"]
+        .iter()
+        .filter(|a| !home_only.contains(&a.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(allowed, needed, "infra/member-role.yaml's Allow statements");
+    // The same guards as the ops account's role: only the mark may be tagged, protected is denied.
+    let sids: Vec<String> = statements
+        .iter()
+        .filter_map(|s| s["Sid"].as_str().map(str::to_string))
+        .collect();
+    for sid in ["MarkOnly", "NeverTouchProtected", "NeverTouchStackResources"] {
+        assert!(sids.contains(&sid.to_string()), "{sid} is missing: {sids:?}");
+    }
+    assert_eq!(
+        member["Resources"]["CleanupMemberChanges"]["Condition"].as_str(),
+        Some("ChangesAllowed"),
+        "changes only where AllowChanges is true"
+    );
+}
+
 #[test]
 fn the_derivation_finds_the_calls_it_must() {
     // Guards the regexes: if they stopped matching, the test above would compare two empty sets.
@@ -293,6 +349,9 @@ fn the_derivation_finds_the_calls_it_must() {
         ("secret-rotator", "secretsmanager:UpdateSecretVersionStage"),
         ("cleanup-scanner", "ecs:DescribeServices"),
         ("cleanup-scanner", "logs:DescribeLogGroups"),
+        ("cleanup-scanner", "tag:GetResources"),
+        ("cleanup-scanner", "events:ListTargetsByRule"),
+        ("cleanup-scanner", "sts:AssumeRole"),
     ];
     for (function, action) in expect {
         assert!(

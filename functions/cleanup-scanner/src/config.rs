@@ -25,6 +25,65 @@ pub struct Config {
     /// `CLEANUP_RETENTION_SKIP` (cloudtrail,audit,flowlog): log groups whose name holds one of
     /// these (case-insensitive) never get a retention set; `none` for no exception.
     pub retention_skip: Vec<String>,
+    /// `CLEANUP_ACCOUNTS`: the other accounts scanned, each through a role the scanner assumes.
+    pub accounts: Vec<AccountRole>,
+}
+
+/// An account of `CLEANUP_ACCOUNTS`: `ROLE_ARN` or `ROLE_ARN|EXTERNAL_ID`.
+#[derive(Clone, PartialEq)]
+pub struct AccountRole {
+    pub role_arn: String,
+    /// The account the role is in, from its ARN.
+    pub account: String,
+    pub external_id: Option<String>,
+}
+
+// The external id is kept out of logs and errors: it is the role's second lock.
+impl std::fmt::Debug for AccountRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountRole")
+            .field("role_arn", &self.role_arn)
+            .field("account", &self.account)
+            .field("external_id", &self.external_id.as_ref().map(|_| "(set)"))
+            .finish()
+    }
+}
+
+/// Reads one `CLEANUP_ACCOUNTS` entry (`index` from 0); the error names the entry by its place and
+/// its role ARN, never by what might be an external id.
+fn account_role(index: usize, entry: &str) -> Result<AccountRole, String> {
+    let (arn, external_id) = match entry.split_once('|') {
+        Some((arn, id)) => (
+            arn.trim(),
+            Some(id.trim().to_string()).filter(|id| !id.is_empty()),
+        ),
+        None => (entry.trim(), None),
+    };
+    // arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "iam", "", account, role]
+            if account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && role.starts_with("role/")
+                && role.len() > 5 =>
+        {
+            Ok(AccountRole {
+                role_arn: arn.to_string(),
+                account: account.to_string(),
+                external_id,
+            })
+        }
+        _ => Err(format!(
+            "entry {}{} is not an IAM role ARN (arn:aws:iam::111122223333:role/NAME); an external id may not hold a comma here",
+            index + 1,
+            if arn.starts_with("arn:") {
+                format!(" ('{arn}')")
+            } else {
+                String::new()
+            }
+        )),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +138,19 @@ impl Config {
             allowed_accounts: vars.list("CLEANUP_ALLOWED_ACCOUNTS"),
             max_percent,
             max_actions: vars.parse("CLEANUP_MAX_ACTIONS", 20usize, "a number of actions per run")?,
+            accounts: vars
+                .list("CLEANUP_ACCOUNTS")
+                .iter()
+                .enumerate()
+                .map(|(i, entry)| account_role(i, entry))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|problem| {
+                    invalid(
+                        "CLEANUP_ACCOUNTS",
+                        &problem,
+                        "role ARNs separated by commas, each optionally followed by |EXTERNAL_ID",
+                    )
+                })?,
             retention_skip: match vars.optional("CLEANUP_RETENTION_SKIP") {
                 None => crate::rules::DEFAULT_RETENTION_SKIP
                     .iter()
@@ -240,6 +312,42 @@ mod tests {
                 mode
             );
         }
+    }
+
+    #[test]
+    fn other_accounts_are_role_arns_with_an_optional_external_id_never_shown() {
+        let c = config(&[(
+            "CLEANUP_ACCOUNTS",
+            "arn:aws:iam::111122223333:role/ops-cleanup|s3cr3t-id, arn:aws:iam::444455556666:role/org/ops-cleanup",
+        )])
+        .unwrap();
+        assert_eq!(c.accounts.len(), 2);
+        assert_eq!(
+            (
+                c.accounts[0].account.as_str(),
+                c.accounts[0].external_id.as_deref()
+            ),
+            ("111122223333", Some("s3cr3t-id"))
+        );
+        assert_eq!(
+            c.accounts[1].role_arn,
+            "arn:aws:iam::444455556666:role/org/ops-cleanup"
+        );
+        assert!(!format!("{c:?}").contains("s3cr3t-id"));
+        for bad in [
+            "111122223333",
+            "arn:aws:iam::111122223333:role/x|s3cr3t,id",
+            "arn:aws:iam::1111:role/x",
+            "arn:aws:iam::111122223333:user/x|s3cr3t-id",
+        ] {
+            let err = config(&[("CLEANUP_ACCOUNTS", bad)]).unwrap_err().to_string();
+            assert!(
+                err.contains("CLEANUP_ACCOUNTS") && err.contains("role ARN"),
+                "{err}"
+            );
+            assert!(!err.contains("s3cr3t-id"), "{err}");
+        }
+        assert!(config(&[]).unwrap().accounts.is_empty());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::model::{mark_of, marked_on, protected, Action, Candidate, Kind, Resource};
+use crate::model::{kept_because, mark_of, marked_on, Action, Candidate, Kind, Resource};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -29,7 +29,8 @@ pub struct Policy {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Decision {
-    /// Candidates that carry the protect tag: listed, never touched.
+    /// Candidates that carry the protect tag or belong to a CloudFormation stack: listed, never
+    /// touched.
     pub protected: Vec<Candidate>,
     /// Candidates to tag with today's date (mark mode; those not marked yet).
     pub to_mark: Vec<Candidate>,
@@ -43,7 +44,8 @@ pub struct Decision {
     pub breaker: Vec<String>,
 }
 
-fn old_enough(c: &Candidate, policy: &Policy, today: NaiveDate) -> Result<(), String> {
+/// Whether the candidate's own mark is old enough to act on, or why not.
+pub fn old_enough(c: &Candidate, policy: &Policy, today: NaiveDate) -> Result<(), String> {
     let Some(marked) = marked_on(&c.resource, &policy.mark_tag, c.rule) else {
         return Err(match mark_of(&c.resource, &policy.mark_tag) {
             Some((_, Some(other))) => format!(
@@ -72,37 +74,43 @@ pub fn decide(
     today: NaiveDate,
 ) -> Decision {
     let mut d = Decision::default();
-    // Per region and type: a surge in one region is not diluted by quiet ones elsewhere.
-    let mut population: BTreeMap<(&str, Kind), usize> = BTreeMap::new();
+    // Per account, region and type: a surge in one place is not diluted by quiet ones elsewhere.
+    let mut population: BTreeMap<(&str, &str, Kind), usize> = BTreeMap::new();
     for r in resources {
-        *population.entry((r.region.as_str(), r.kind)).or_default() += 1;
+        *population
+            .entry((r.account.as_str(), r.region.as_str(), r.kind))
+            .or_default() += 1;
     }
     let (protected_list, open): (Vec<Candidate>, Vec<Candidate>) = candidates
         .into_iter()
-        .partition(|c| protected(&c.resource, &policy.protect_tag));
+        .partition(|c| kept_because(&c.resource, &policy.protect_tag).is_some());
     d.protected = protected_list;
 
     // The breaker counts what would be removed, per region and resource type: a retention fix
     // removes nothing, and one type's surge says nothing about another's. A type tripped in any
     // region is stopped in every region.
     let removes = |c: &Candidate| !matches!(c.action, Action::ReportOnly | Action::SetRetention { .. });
-    let mut actionable: BTreeMap<(&str, Kind), usize> = BTreeMap::new();
+    let mut actionable: BTreeMap<(&str, &str, Kind), usize> = BTreeMap::new();
     for c in open.iter().filter(|c| removes(c)) {
         *actionable
-            .entry((c.resource.region.as_str(), c.resource.kind))
+            .entry((
+                c.resource.account.as_str(),
+                c.resource.region.as_str(),
+                c.resource.kind,
+            ))
             .or_default() += 1;
     }
     let mut tripped_kinds: Vec<Kind> = Vec::new();
-    for ((region, kind), count) in &actionable {
+    for ((account, region, kind), count) in &actionable {
         let total = population
-            .get(&(*region, *kind))
+            .get(&(*account, *region, *kind))
             .copied()
             .unwrap_or(*count)
             .max(1);
         let share = 100.0 * *count as f64 / total as f64;
         if share > policy.max_percent {
             d.breaker.push(format!(
-                "{count} of {total} {kind:?} resources in {region} ({share:.0}%) are candidates, over CLEANUP_MAX_PERCENT={}: no {kind:?} is marked or removed this run (retention fixes go on)",
+                "{count} of {total} {kind:?} resources in {region} of account {account} ({share:.0}%) are candidates, over CLEANUP_MAX_PERCENT={}: no {kind:?} is marked or removed this run (retention fixes go on)",
                 policy.max_percent
             ));
             if !tripped_kinds.contains(kind) {
@@ -208,6 +216,7 @@ mod tests {
             kind: Kind::SnsTopic,
             arn: format!("arn:aws:sns:us-east-1:123456789012:t{i}"),
             name: format!("t{i}"),
+            account: "123456789012".into(),
             region: "us-east-1".into(),
             created: None,
             tags,
@@ -465,21 +474,51 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_resource_of_a_cloudformation_stack_is_never_marked_or_acted_on_and_loses_its_mark() {
+        let mut r = resource(1, Some(30), false);
+        r.tags.insert(
+            crate::model::STACK_ID_TAG.into(),
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/payments/0f1e".into(),
+        );
+        for mode in [Mode::Mark, Mode::Delete] {
+            let d = decide(
+                &policy(mode, 0, 20, 100.0),
+                std::slice::from_ref(&r),
+                vec![candidate(&r)],
+                today(),
+            );
+            assert!(d.to_mark.is_empty() && d.to_act.is_empty(), "{mode:?}: {d:?}");
+            assert_eq!(d.protected.len(), 1);
+            assert_eq!(d.to_unmark.len(), usize::from(mode == Mode::Mark), "{mode:?}");
+        }
+        assert_eq!(
+            kept_because(&r, PROTECT).unwrap(),
+            "owned by CloudFormation stack payments: never marked or changed here; change it through the stack"
+        );
+    }
+
     proptest! {
         #[test]
         fn no_protected_or_young_resource_is_ever_acted_on_and_the_cap_holds(
-            specs in proptest::collection::vec((proptest::option::of(0i64..40), any::<bool>(), any::<bool>()), 0..60),
+            specs in proptest::collection::vec((proptest::option::of(0i64..40), any::<bool>(), any::<bool>(), any::<bool>()), 0..60),
             grace in 0u64..20,
             max_actions in 0usize..15,
             max_percent in 0.0f64..=100.0,
         ) {
-            let rs: Vec<Resource> = specs.iter().enumerate().map(|(i, (marked, protect, _))| resource(i, *marked, *protect)).collect();
+            let rs: Vec<Resource> = specs.iter().enumerate().map(|(i, (marked, protect, _, stack))| {
+                let mut r = resource(i, *marked, *protect);
+                if *stack {
+                    r.tags.insert(crate::model::STACK_ID_TAG.into(), format!("arn:aws:cloudformation:us-east-1:1:stack/s{i}/x"));
+                }
+                r
+            }).collect();
             let cands: Vec<Candidate> = rs.iter().zip(&specs).filter(|(_, s)| s.2).map(|(r, _)| candidate(r)).collect();
             let p = policy(Mode::Delete, grace, max_actions, max_percent);
             let d = decide(&p, &rs, cands, today());
             prop_assert!(d.to_act.len() <= max_actions);
             for c in &d.to_act {
-                prop_assert!(!protected(&c.resource, PROTECT));
+                prop_assert!(kept_because(&c.resource, PROTECT).is_none());
                 let marked = marked_on(&c.resource, MARK, c.rule).expect("acted on without its rule's mark");
                 prop_assert!((today() - marked).num_days() >= grace as i64);
             }
@@ -487,7 +526,7 @@ mod tests {
                 prop_assert!(d.to_act.is_empty());
             }
             let marked = decide(&Policy { mode: Mode::Mark, ..p }, &rs, rs.iter().map(candidate).collect(), today());
-            prop_assert!(marked.to_mark.iter().all(|c| !protected(&c.resource, PROTECT)));
+            prop_assert!(marked.to_mark.iter().all(|c| kept_because(&c.resource, PROTECT).is_none()));
         }
     }
 }

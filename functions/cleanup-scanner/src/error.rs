@@ -14,6 +14,9 @@ pub enum CleanupError {
     #[error("{mode} mode refuses to run in account {account}: it is not in CLEANUP_ALLOWED_ACCOUNTS (report mode runs anywhere)")]
     AccountNotAllowed { mode: String, account: String },
 
+    #[error("the scan of {region} was stopped: the run's time was nearly up (raise the function's Timeout, or scan fewer regions or accounts per run)")]
+    OutOfTime { region: String },
+
     #[error("AWS {operation} failed: {reason}")]
     Aws {
         operation: &'static str,
@@ -27,7 +30,7 @@ impl Retryable for CleanupError {
         match self {
             Self::Shared(e) => e.retryable(),
             Self::Aws { retryable, .. } => *retryable,
-            Self::BadInput { .. } | Self::AccountNotAllowed { .. } => false,
+            Self::BadInput { .. } | Self::AccountNotAllowed { .. } | Self::OutOfTime { .. } => false,
         }
     }
 }

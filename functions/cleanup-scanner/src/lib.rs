@@ -1,27 +1,31 @@
-//! cleanup-scanner: finds unused ECS, CloudWatch, Logs, Secrets Manager and SNS resources; reports by
-//! default, marks candidates with a dated tag, and removes only what stayed unused through a grace
-//! period, in an allowed account, under a cap, and never anything protected.
+//! cleanup-scanner: finds unused ECS, CloudWatch, Logs, Secrets Manager and SNS resources in its own
+//! account and those of `CLEANUP_ACCOUNTS`; reports by default, marks candidates with a dated tag,
+//! and removes only what stayed unused through a grace period, in an allowed account, under a cap,
+//! and never anything protected or owned by a CloudFormation stack.
 
 pub mod aws;
+pub mod carry_out;
 pub mod composite;
 pub mod config;
 pub mod decide;
 pub mod error;
 pub mod inventory;
 pub mod model;
+pub mod report;
 pub mod rules;
 pub mod scan;
 
+use aws_config::SdkConfig;
 use lambda_runtime::LambdaEvent;
 use ops_shared::{CloudWatchSink, SnsNotifier};
 use serde_json::Value;
 
-pub use config::Config;
+pub use config::{AccountRole, Config};
 pub use error::CleanupError;
 pub use scan::Report;
 
 pub struct Deps {
-    pub aws: aws_config::SdkConfig,
+    pub aws: SdkConfig,
     pub notifier: SnsNotifier,
     pub metrics: CloudWatchSink,
 }
@@ -41,12 +45,57 @@ impl Deps {
     }
 }
 
+/// The SDK configuration for an account of `CLEANUP_ACCOUNTS`: the scanner's own credentials
+/// assume the role (with its external id), refreshed as they expire. Nothing is asked of STS until
+/// the first request, whose failure is that account's, not the run's.
+pub async fn assumed(base: &SdkConfig, role: &AccountRole) -> SdkConfig {
+    let mut provider = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
+        .session_name("ops-lambdas-cleanup-scanner")
+        .configure(base);
+    if let Some(id) = &role.external_id {
+        provider = provider.external_id(id.clone());
+    }
+    base.to_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            provider.build().await,
+        ))
+        .build()
+}
+
+/// The scanner's own account and every account of `CLEANUP_ACCOUNTS`, each opening an inventory
+/// per region.
+pub async fn accounts<'a>(base: &'a SdkConfig, config: &Config, stale_days: i64) -> Vec<scan::Account<'a>> {
+    let mut out = vec![scan::Account {
+        role: None,
+        open: Box::new(move |region: &str| -> Box<dyn inventory::Inventory> {
+            Box::new(aws::AwsInventory::new(base, region, stale_days))
+        }),
+    }];
+    for role in &config.accounts {
+        let sdk = assumed(base, role).await;
+        out.push(scan::Account {
+            role: Some(role.clone()),
+            open: Box::new(move |region: &str| -> Box<dyn inventory::Inventory> {
+                Box::new(aws::AwsInventory::new(&sdk, region, stale_days))
+            }),
+        });
+    }
+    out
+}
+
 pub async fn handle(deps: &Deps, config: &Config, event: LambdaEvent<Value>) -> Result<Report, CleanupError> {
     let input = config.input(&event.payload)?;
-    let stale_days = input.rules.log_stale_days;
+    let deadline = ops_shared::deadline::from_epoch_ms(event.context.deadline);
     let today = chrono::Utc::now().date_naive();
-    let inventories = |region: &str| -> Box<dyn inventory::Inventory> {
-        Box::new(aws::AwsInventory::new(&deps.aws, region, stale_days))
-    };
-    scan::run(inventories, &deps.notifier, &deps.metrics, config, input, today).await
+    let accounts = accounts(&deps.aws, config, input.rules.log_stale_days).await;
+    scan::run(
+        accounts,
+        &deps.notifier,
+        &deps.metrics,
+        config,
+        input,
+        today,
+        deadline,
+    )
+    .await
 }

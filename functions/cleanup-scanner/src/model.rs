@@ -23,6 +23,8 @@ pub struct Resource {
     pub kind: Kind,
     pub arn: String,
     pub name: String,
+    /// The account the resource is in (the scanner's own, or one assumed through CLEANUP_ACCOUNTS).
+    pub account: String,
     pub region: String,
     pub created: Option<DateTime<Utc>>,
     pub tags: HashMap<String, String>,
@@ -50,6 +52,9 @@ pub enum Facts {
         running_tasks: i64,
         pending_tasks: i64,
         instances: i64,
+        /// EventBridge rules that run tasks in it (scheduled tasks): a cluster with none running
+        /// right now is still in use.
+        scheduled_by: Vec<String>,
     },
     Alarm {
         state: String,
@@ -133,4 +138,32 @@ pub fn protected(resource: &Resource, tag: &str) -> bool {
         .tags
         .get(tag)
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// CloudFormation's tag on every resource a stack made.
+pub const STACK_ID_TAG: &str = "aws:cloudformation:stack-id";
+
+/// The name of the CloudFormation stack that owns the resource, if one does: the stack, not the
+/// scanner, decides when it goes (a resource deleted under a stack breaks its next update).
+pub fn owner_stack(resource: &Resource) -> Option<String> {
+    let id = resource.tags.get(STACK_ID_TAG)?;
+    let name = resource
+        .tags
+        .get("aws:cloudformation:stack-name")
+        .cloned()
+        // arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/ID
+        .or_else(|| id.split('/').nth(1).map(str::to_string))
+        .unwrap_or_else(|| id.clone());
+    Some(name)
+}
+
+/// Why a resource is never marked or changed, if it is not: the protect tag, or a stack owns it.
+pub fn kept_because(resource: &Resource, protect_tag: &str) -> Option<String> {
+    if protected(resource, protect_tag) {
+        Some(format!("protected ({protect_tag}): never touched"))
+    } else {
+        owner_stack(resource).map(|stack| {
+            format!("owned by CloudFormation stack {stack}: never marked or changed here; change it through the stack")
+        })
+    }
 }

@@ -181,7 +181,7 @@ pub fn evaluate(
                     out.push(candidate(
                         "ecs-task-definition-stale",
                         Action::Deregister,
-                        format!("revision {revision} has {newer_revisions} newer revisions and no service uses it"),
+                        format!("revision {revision} has {newer_revisions} newer revisions and no service or EventBridge rule uses it"),
                         age,
                         None,
                     ));
@@ -192,11 +192,13 @@ pub fn evaluate(
                 running_tasks,
                 pending_tasks,
                 instances,
+                scheduled_by,
             } if settings.on("ecs-cluster-empty")
                 && *services == 0
                 && *running_tasks == 0
                 && *pending_tasks == 0
-                && *instances == 0 =>
+                && *instances == 0
+                && scheduled_by.is_empty() =>
             {
                 // ECS does not say when a cluster was made: the mark must age instead.
                 let mut c = candidate(
@@ -400,6 +402,7 @@ mod tests {
             kind,
             arn: format!("arn:{kind:?}"),
             name: format!("{kind:?}"),
+            account: "123456789012".into(),
             region: "us-east-1".into(),
             created,
             tags: HashMap::new(),
@@ -477,6 +480,7 @@ mod tests {
                     running_tasks: 0,
                     pending_tasks: 0,
                     instances: 0,
+                    scheduled_by: Vec::new(),
                 },
             )],
             &HashSet::new(),
@@ -491,10 +495,26 @@ mod tests {
                 services: 1,
                 running_tasks: 0,
                 pending_tasks: 0,
-                instances: 0
+                instances: 0,
+                scheduled_by: Vec::new(),
             }
         )])
         .is_empty());
+        assert!(
+            rules_of(&[r(
+                Kind::EcsCluster,
+                None,
+                Facts::EcsCluster {
+                    services: 0,
+                    running_tasks: 0,
+                    pending_tasks: 0,
+                    instances: 0,
+                    scheduled_by: vec!["nightly-report".into()],
+                }
+            )])
+            .is_empty(),
+            "an EventBridge rule runs tasks in it"
+        );
     }
 
     #[test]
@@ -546,6 +566,7 @@ mod tests {
             kind: Kind::LogGroup,
             arn: format!("arn:aws:logs:us-east-1:123456789012:log-group:{name}"),
             name: name.into(),
+            account: "123456789012".into(),
             region: "us-east-1".into(),
             created: Some(now - chrono::Duration::days(10)),
             tags: Default::default(),

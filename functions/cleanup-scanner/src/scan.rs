@@ -1,257 +1,70 @@
-//! One run: scan every region, apply the rules, decide, then mark, unmark or act, and report.
+//! One run: scan every (account, region) first, a few at a time and within the deadline; apply the
+//! rules; decide once over all of them; then mark, unmark or act, and report whatever happened.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
+use std::time::Duration;
 
 use chrono::NaiveDate;
-use ops_shared::{Metric, MetricSink, Notification, Notifier, Unit};
-use serde::Serialize;
+use futures::stream::{self, StreamExt};
+use ops_shared::{MetricSink, Notification, Notifier};
+use tokio::time::Instant;
 
-use crate::config::{Config, ScanInput};
-use crate::decide::{decide, Decision, Mode, Policy};
+use crate::carry_out::carry_out;
+use crate::config::{AccountRole, Config, ScanInput};
+use crate::decide::{decide, Mode, Policy};
 use crate::error::CleanupError;
 use crate::inventory::Inventory;
-use crate::model::{mark_value, marked_on, Action, Candidate, Resource};
+use crate::report::{empty_region, found_metrics, region_report, render, whole_scan, Reports, PRICES};
+pub use crate::report::{Line, RegionReport, Report, RuleReport};
 use crate::rules;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Line {
-    pub arn: String,
-    pub name: String,
-    pub age_days: Option<i64>,
-    pub reason: String,
-    pub monthly_saving: Option<f64>,
-    pub marked_since: Option<NaiveDate>,
-    /// What this run did with it.
-    pub status: String,
+/// An account the run scans: the scanner's own (`role: None`) or one of `CLEANUP_ACCOUNTS`, and how
+/// to open its inventory in a region.
+pub struct Account<'a> {
+    pub role: Option<AccountRole>,
+    pub open: Opener<'a>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct RuleReport {
-    pub candidates: Vec<Line>,
-    pub protected: Vec<Line>,
-    pub marked: usize,
-    pub acted: usize,
-}
+/// Opens an account's inventory in a region.
+pub type Opener<'a> = Box<dyn Fn(&str) -> Box<dyn Inventory> + Send + Sync + 'a>;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ActionResult {
-    pub rule: &'static str,
-    pub arn: String,
-    pub action: String,
-    pub ok: bool,
-    pub outcome: String,
-}
+/// Regions (of any account) scanned at the same time.
+const SCANS_IN_FLIGHT: usize = 4;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct RegionReport {
-    pub region: String,
-    pub rules: BTreeMap<&'static str, RuleReport>,
-    pub actions: Vec<ActionResult>,
-    pub unmarked: Vec<String>,
-    pub warnings: Vec<String>,
-    pub aws_requests: usize,
-    /// Why this region could not be scanned; nothing in it was changed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
+/// What the run keeps back from its deadline: time to decide, act and publish after the scans
+/// (at most a quarter of what it had), and time to publish after the actions.
+const DECIDE_RESERVE: Duration = Duration::from_secs(30);
+const PUBLISH_RESERVE: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub mode: Mode,
-    pub account: Option<String>,
-    pub regions: Vec<RegionReport>,
-    /// Resource kinds whose candidates passed CLEANUP_MAX_PERCENT of their population, over every
-    /// region: nothing of that kind was changed.
-    pub breaker: Vec<String>,
-    pub estimated_monthly_saving: f64,
-    pub prices: &'static str,
-    pub text: String,
-}
-
-const PRICES: &str = "savings at us-east-1 list prices: log storage $0.03/GB-month, secrets $0.40/month, standard alarms $0.10/month";
-
-fn line(c: &Candidate, mark_tag: &str, status: String) -> Line {
-    Line {
-        arn: c.resource.arn.clone(),
-        name: c.resource.name.clone(),
-        age_days: c.age_days,
-        reason: c.reason.clone(),
-        monthly_saving: c.monthly_saving,
-        marked_since: marked_on(&c.resource, mark_tag, c.rule),
-        status,
-    }
-}
-
-/// What one region's scan found, before anything is decided.
+/// What one (account, region) scan found, before anything is decided.
 struct Scanned {
-    region: String,
-    resources: Vec<Resource>,
-    candidates: Vec<Candidate>,
+    resources: Vec<crate::model::Resource>,
+    candidates: Vec<crate::model::Candidate>,
     warnings: Vec<String>,
-    requests: usize,
 }
 
-/// Scans one region through `inventory`: resources, rule matches, and the tags the rules need.
+/// Scans one region through `inventory`: resources (with their account) and the rules' matches.
 async fn scan_one(
     inventory: &dyn Inventory,
-    region: &str,
+    account: &str,
     input: &ScanInput,
 ) -> Result<Scanned, CleanupError> {
-    let scan = inventory.scan().await?;
+    let mut scan = inventory.scan().await?;
+    for r in &mut scan.resources {
+        r.account = account.to_string();
+    }
     let mut candidates = rules::evaluate(&scan.resources, &scan.topics, &input.rules, chrono::Utc::now());
-    let mut warnings = scan.warnings;
-    for c in candidates.iter_mut() {
-        if let Err(e) = inventory.load_tags(&mut c.resource).await {
-            warnings.push(format!(
-                "tags of {} could not be read ({e}): left alone",
-                c.resource.arn
-            ));
-            c.action = crate::model::Action::ReportOnly;
-        }
+    for c in candidates
+        .iter_mut()
+        .filter(|c| scan.tags_unread.contains(&c.resource.kind))
+    {
+        c.action = crate::model::Action::ReportOnly;
     }
     Ok(Scanned {
-        region: region.to_string(),
         resources: scan.resources,
         candidates,
-        warnings,
-        requests: inventory.requests(),
+        warnings: scan.warnings,
     })
-}
-
-fn empty_region(region: &str) -> RegionReport {
-    RegionReport {
-        region: region.to_string(),
-        rules: rules::RULES.iter().map(|r| (*r, RuleReport::default())).collect(),
-        actions: Vec::new(),
-        unmarked: Vec::new(),
-        warnings: Vec::new(),
-        aws_requests: 0,
-        error: None,
-    }
-}
-
-/// Carries out one decision made over every region, each change through its own region's
-/// inventory, and records every result in that region's report.
-async fn carry_out(
-    decision: &Decision,
-    regional: &[(String, Box<dyn Inventory>)],
-    reports: &mut BTreeMap<String, RegionReport>,
-    today: NaiveDate,
-) {
-    let mark_tag = ops_shared::CLEANUP_MARKED_TAG;
-    let inventory_of = |region: &str| {
-        regional
-            .iter()
-            .find(|(r, _)| r == region)
-            .map(|(_, inv)| inv.as_ref())
-    };
-    for c in &decision.protected {
-        let r = region_report(reports, &c.resource.region);
-        r.rules.entry(c.rule).or_default().protected.push(line(
-            c,
-            mark_tag,
-            "protected: never touched".into(),
-        ));
-    }
-    for (c, why) in &decision.waiting {
-        let r = region_report(reports, &c.resource.region);
-        r.rules
-            .entry(c.rule)
-            .or_default()
-            .candidates
-            .push(line(c, mark_tag, why.clone()));
-    }
-    for c in &decision.to_mark {
-        let result = match inventory_of(&c.resource.region) {
-            Some(inv) => {
-                inv.set_tag(&c.resource, mark_tag, &mark_value(today, c.rule))
-                    .await
-            }
-            None => Err("its region was not scanned".to_string()),
-        };
-        let r = region_report(reports, &c.resource.region);
-        if let Err(e) = &result {
-            r.warnings.push(format!("could not mark {}: {e}", c.resource.arn));
-        }
-        let entry = r.rules.entry(c.rule).or_default();
-        if result.is_ok() {
-            entry.marked += 1;
-        }
-        let status = if result.is_ok() {
-            format!("marked {today}")
-        } else {
-            "mark failed".into()
-        };
-        entry.candidates.push(line(c, mark_tag, status));
-    }
-    for res in &decision.to_unmark {
-        let result = match inventory_of(&res.region) {
-            Some(inv) => inv.remove_tag(res, mark_tag).await,
-            None => Err("its region was not scanned".to_string()),
-        };
-        let r = region_report(reports, &res.region);
-        match result {
-            Ok(()) => r.unmarked.push(res.arn.clone()),
-            Err(e) => r
-                .warnings
-                .push(format!("could not remove the mark from {}: {e}", res.arn)),
-        }
-    }
-    for c in &decision.to_act {
-        let action = serde_json::to_value(&c.action)
-            .ok()
-            .and_then(|v| v["type"].as_str().map(str::to_string))
-            .unwrap_or_default();
-        let result = match inventory_of(&c.resource.region) {
-            Some(inv) => inv.act(c).await,
-            None => Err("its region was not scanned".to_string()),
-        };
-        // A revision deregistered today is deleted by a later run only after a grace period of
-        // its own: its mark starts again.
-        if result.is_ok() && c.action == Action::Deregister {
-            if let Some(inv) = inventory_of(&c.resource.region) {
-                if let Err(e) = inv
-                    .set_tag(&c.resource, mark_tag, &mark_value(today, c.rule))
-                    .await
-                {
-                    tracing::warn!(arn = %c.resource.arn, error = %e, "could not re-date the mark after deregistering");
-                }
-            }
-        }
-        match &result {
-            Ok(()) => tracing::info!(arn = %c.resource.arn, rule = c.rule, %action, "cleanup action done"),
-            Err(e) => {
-                tracing::warn!(arn = %c.resource.arn, rule = c.rule, error = %e, "cleanup action failed; going on")
-            }
-        }
-        let r = region_report(reports, &c.resource.region);
-        let entry = r.rules.entry(c.rule).or_default();
-        if result.is_ok() {
-            entry.acted += 1;
-        }
-        entry.candidates.push(line(
-            c,
-            mark_tag,
-            match &result {
-                Ok(()) => format!("{action} done"),
-                Err(e) => format!("{action} failed: {e}"),
-            },
-        ));
-        r.actions.push(ActionResult {
-            rule: c.rule,
-            arn: c.resource.arn.clone(),
-            action,
-            ok: result.is_ok(),
-            outcome: result.err().unwrap_or_else(|| "done".into()),
-        });
-    }
-}
-
-fn region_report<'a>(reports: &'a mut BTreeMap<String, RegionReport>, region: &str) -> &'a mut RegionReport {
-    reports
-        .entry(region.to_string())
-        .or_insert_with(|| empty_region(region))
 }
 
 /// Refuses `mark` and `delete` outside the allowed accounts; `report` runs anywhere.
@@ -266,143 +79,144 @@ pub fn check_account(mode: Mode, account: &str, allowed: &[String]) -> Result<()
     }
 }
 
-pub fn render(
-    mode: Mode,
-    account: Option<&str>,
-    regions: &[RegionReport],
-    breaker: &[String],
-    saving: f64,
-) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Cleanup scan in {} mode, account {}",
-        format!("{mode:?}").to_lowercase(),
-        account.unwrap_or("(not read)")
-    );
-    let _ = writeln!(
-        out,
-        "Estimated monthly saving of the candidates: ${saving:.2} ({PRICES})"
-    );
-    // What matters most first, so a report cut to SNS's size keeps it: failed regions, the
-    // breaker, and every change made.
-    for r in regions.iter().filter(|r| r.error.is_some()) {
-        let _ = writeln!(
-            out,
-            "REGION NOT SCANNED: {}: {}",
-            r.region,
-            r.error.as_deref().unwrap_or("")
-        );
+/// Which account an inventory is in: the scanner's own as STS says, an assumed one as its role's
+/// ARN says (and STS confirms: a role that lands elsewhere is a configuration error).
+async fn account_id(account: &Account<'_>, inventory: &dyn Inventory) -> Result<String, CleanupError> {
+    let id = inventory.account().await?;
+    match &account.role {
+        Some(role) if role.account != id => Err(CleanupError::BadInput {
+            problem: format!(
+                "the role {} of CLEANUP_ACCOUNTS answered as account {id}, not {}",
+                role.role_arn, role.account
+            ),
+        }),
+        _ => Ok(id),
     }
-    for b in breaker {
-        let _ = writeln!(out, "CIRCUIT BREAKER: {b}");
-    }
-    for r in regions {
-        for a in &r.actions {
-            let done = if a.ok { "done" } else { "FAILED" };
-            let _ = writeln!(
-                out,
-                "ACTION {done}: {} {} ({}): {}",
-                a.action, a.arn, a.rule, a.outcome
-            );
-        }
-    }
-    for r in regions {
-        let _ = writeln!(out, "\n== {} ({} AWS requests) ==", r.region, r.aws_requests);
-        if let Some(e) = &r.error {
-            let _ = writeln!(out, "SCAN FAILED, nothing in this region was changed: {e}");
-        }
-        for (rule, rr) in &r.rules {
-            if rr.candidates.is_empty() && rr.protected.is_empty() {
-                continue;
-            }
-            let _ = writeln!(
-                out,
-                "\n{rule}: {} candidate(s), {} protected, {} marked, {} acted on",
-                rr.candidates.len(),
-                rr.protected.len(),
-                rr.marked,
-                rr.acted
-            );
-            for l in rr.candidates.iter().chain(&rr.protected) {
-                let age = l.age_days.map(|d| format!("{d}d")).unwrap_or_else(|| "-".into());
-                let saving = l
-                    .monthly_saving
-                    .map(|s| format!(" ~${s:.2}/month"))
-                    .unwrap_or_default();
-                let _ = writeln!(out, "  {} [{age}] {}{saving} -> {}", l.arn, l.reason, l.status);
-            }
-        }
-        if !r.unmarked.is_empty() {
-            let _ = writeln!(
-                out,
-                "\nNo longer matching, mark removed: {}",
-                r.unmarked.join(", ")
-            );
-        }
-        for w in &r.warnings {
-            let _ = writeln!(out, "warning: {w}");
-        }
-    }
-    out
 }
 
-/// The whole run: scan every region first, decide once over all of them (one `max_actions` budget,
-/// one population breaker per resource type), then act, and publish the report whatever happened.
-/// A region that could not be scanned is reported and fails the run after the report is out.
-pub async fn run<F>(
-    inventories: F,
+/// The whole run: scan every (account, region) first, decide once over all of them (one
+/// `max_actions` budget, one population breaker per resource type), then act, and publish the
+/// report whatever happened. An account or region that could not be scanned is reported, and fails
+/// the run after the report is out.
+pub async fn run(
+    accounts: Vec<Account<'_>>,
     notifier: &dyn Notifier,
     metrics: &dyn MetricSink,
     config: &Config,
     input: ScanInput,
     today: NaiveDate,
-) -> Result<Report, CleanupError>
-where
-    F: Fn(&str) -> Box<dyn Inventory>,
-{
-    let regional: Vec<(String, Box<dyn Inventory>)> = input
-        .regions
+    deadline: Instant,
+) -> Result<Report, CleanupError> {
+    let started = Instant::now();
+    let reserve = DECIDE_RESERVE.min(deadline.saturating_duration_since(started) / 4);
+    let scan_until = deadline.checked_sub(reserve).unwrap_or(started);
+    let act_until = deadline.checked_sub(PUBLISH_RESERVE).unwrap_or(started);
+
+    // Each account's inventory in each region, and its id (read once, from its first region).
+    let opened: Vec<Vec<(String, Box<dyn Inventory>)>> = accounts
         .iter()
-        .map(|r| (r.clone(), inventories(r)))
+        .map(|a| input.regions.iter().map(|r| (r.clone(), (a.open)(r))).collect())
         .collect();
-    let mut account = None;
-    let mut scanned = Vec::new();
-    let mut reports: BTreeMap<String, RegionReport> = BTreeMap::new();
+    let mut reports: Reports = BTreeMap::new();
     let mut first_error: Option<CleanupError> = None;
-    for (region, inventory) in &regional {
-        let result = async {
-            if account.is_none() {
-                let id = inventory.account().await.map_err(Regional)?;
-                // Before anything is scanned or changed: a refused account is a configuration error.
-                check_account(input.mode, &id, &config.allowed_accounts).map_err(Fatal)?;
-                account = Some(id);
+    let mut ids: Vec<Option<String>> = Vec::new();
+    // Every account's identity at once (assuming each role on the way), within the scan's time.
+    let looked_up = futures::future::join_all(accounts.iter().zip(&opened).map(
+        |(account, regional)| async move {
+            let (_, first) = regional.first()?;
+            Some(
+                tokio::time::timeout_at(scan_until, account_id(account, first.as_ref()))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(CleanupError::OutOfTime {
+                            region: "(the account's identity, first)".into(),
+                        })
+                    }),
+            )
+        },
+    ))
+    .await;
+    for ((account, regional), found) in accounts.iter().zip(&opened).zip(looked_up) {
+        let Some(found) = found else {
+            ids.push(None);
+            continue;
+        };
+        match found {
+            // The same account twice (a role in the scanner's own account) is scanned once.
+            Ok(id) if ids.contains(&Some(id.clone())) => {
+                tracing::warn!(account = %id, "account listed twice; scanned once");
+                ids.push(None);
             }
-            scan_one(inventory.as_ref(), region, &input)
-                .await
-                .map_err(Regional)
+            Ok(id) => ids.push(Some(id)),
+            Err(e) => {
+                let who = account
+                    .role
+                    .as_ref()
+                    .map(|r| r.account.clone())
+                    .unwrap_or_else(|| "(the scanner's own)".into());
+                tracing::warn!(account = %who, error = %e, "account not scanned; the others go on");
+                for (region, inv) in regional {
+                    let r = region_report(&mut reports, &who, region);
+                    r.error = Some(format!("the account could not be reached: {e}"));
+                    r.aws_requests = inv.requests();
+                }
+                first_error.get_or_insert(e);
+                ids.push(None);
+            }
         }
+    }
+    // Before anything is scanned or changed: a refused account is a configuration error.
+    for (account, id) in accounts.iter().zip(&ids) {
+        let id = id
+            .clone()
+            .or_else(|| account.role.as_ref().map(|r| r.account.clone()));
+        if let Some(id) = id {
+            check_account(input.mode, &id, &config.allowed_accounts)?;
+        }
+    }
+
+    let places: Vec<(String, String, &dyn Inventory)> = ids
+        .iter()
+        .zip(&opened)
+        .filter_map(|(id, regional)| Some((id.clone()?, regional)))
+        .flat_map(|(id, regional)| {
+            regional
+                .iter()
+                .map(move |(region, inv)| (id.clone(), region.clone(), inv.as_ref()))
+        })
+        .collect();
+    let input_ref = &input;
+    let results: Vec<(String, String, Result<Scanned, CleanupError>)> = stream::iter(places.iter())
+        .map(|(account, region, inv)| async move {
+            let scanned = match tokio::time::timeout_at(scan_until, scan_one(*inv, account, input_ref)).await
+            {
+                Ok(result) => result,
+                Err(_) => Err(CleanupError::OutOfTime {
+                    region: region.clone(),
+                }),
+            };
+            (account.clone(), region.clone(), scanned)
+        })
+        .buffer_unordered(SCANS_IN_FLIGHT)
+        .collect()
         .await;
+
+    let mut resources = Vec::new();
+    let mut candidates = Vec::new();
+    for (account, region, result) in results {
         match result {
-            Ok(s) => scanned.push(s),
-            Err(Fatal(e)) => return Err(e),
-            Err(Regional(e)) => {
-                tracing::warn!(%region, error = %e, "region not scanned; the others go on");
-                let mut r = empty_region(region);
-                r.error = Some(e.to_string());
-                r.aws_requests = inventory.requests();
-                reports.insert(region.clone(), r);
+            Ok(s) => {
+                region_report(&mut reports, &account, &region).warnings = s.warnings;
+                resources.extend(s.resources);
+                candidates.extend(s.candidates);
+            }
+            Err(e) => {
+                tracing::warn!(%account, %region, error = %e, "region not scanned; the others go on");
+                region_report(&mut reports, &account, &region).error = Some(e.to_string());
                 first_error.get_or_insert(e);
             }
         }
     }
-    for s in &scanned {
-        let r = region_report(&mut reports, &s.region);
-        r.warnings = s.warnings.clone();
-        r.aws_requests = s.requests;
-    }
-    let resources: Vec<Resource> = scanned.iter().flat_map(|s| s.resources.iter().cloned()).collect();
-    let candidates: Vec<Candidate> = scanned.into_iter().flat_map(|s| s.candidates).collect();
     let policy = Policy {
         mode: input.mode,
         grace: config.grace,
@@ -412,14 +226,35 @@ where
         max_percent: config.max_percent,
     };
     let decision = decide(&policy, &resources, candidates, today);
-    carry_out(&decision, &regional, &mut reports, today).await;
-    for (region, inventory) in &regional {
-        if let Some(r) = reports.get_mut(region) {
-            r.aws_requests = inventory.requests();
+    carry_out(&decision, &places, &mut reports, &policy, today, act_until).await;
+    for (account, region, inv) in &places {
+        region_report(&mut reports, account, region).aws_requests = inv.requests();
+    }
+
+    // The scanner's own account first, then CLEANUP_ACCOUNTS' order; regions in the input's order.
+    let mut order: Vec<String> = Vec::new();
+    for (account, id) in accounts.iter().zip(&ids) {
+        let id = id.clone().unwrap_or_else(|| {
+            account
+                .role
+                .as_ref()
+                .map(|r| r.account.clone())
+                .unwrap_or_else(|| "(the scanner's own)".into())
+        });
+        if !order.contains(&id) {
+            order.push(id);
         }
     }
-    // In the input's order.
-    let regions: Vec<RegionReport> = input.regions.iter().filter_map(|r| reports.remove(r)).collect();
+    let mut regions = Vec::new();
+    for account in &order {
+        for region in &input.regions {
+            regions.push(
+                reports
+                    .remove(&(account.clone(), region.clone()))
+                    .unwrap_or_else(|| empty_region(account, region)),
+            );
+        }
+    }
     let saving: f64 = regions
         .iter()
         .flat_map(|r| r.rules.values())
@@ -428,34 +263,39 @@ where
         .sum::<f64>()
         // An empty sum is -0.0, which would print as "$-0.00".
         + 0.0;
-    let text = render(
-        input.mode,
-        account.as_deref(),
-        &regions,
-        &decision.breaker,
-        saving,
-    );
-    let candidates: usize = regions
+    let scanned_ids: Vec<String> = ids.iter().flatten().cloned().collect();
+    let text = render(input.mode, &order, &regions, &decision.breaker, saving);
+    let count: usize = regions
         .iter()
         .flat_map(|r| r.rules.values())
         .map(|rr| rr.candidates.len())
         .sum();
     let failed = regions.iter().filter(|r| r.error.is_some()).count();
     let subject = format!(
-        "AWS cleanup {}: {candidates} candidate(s), ~${saving:.2}/month{}",
+        "AWS cleanup {}: {count} candidate(s), ~${saving:.2}/month{}{}",
         format!("{:?}", input.mode).to_lowercase(),
+        if order.len() > 1 {
+            format!(", {} accounts", order.len())
+        } else {
+            String::new()
+        },
         if failed > 0 {
             format!(", {failed} region(s) NOT scanned")
         } else {
             String::new()
         }
     );
-    notifier
+    if let Err(e) = notifier
         .notify(&Notification {
             subject,
             message: text.clone(),
         })
-        .await?;
+        .await
+    {
+        // What was done must not be lost with the mail: the whole report goes to the log.
+        tracing::error!(error = %e, report = %text, "the cleanup report could not be published; it is in this log line");
+        return Err(e.into());
+    }
     if whole_scan(config, &input, first_error.is_some()) {
         metrics.put(&found_metrics(&regions)).await?;
     } else {
@@ -467,7 +307,8 @@ where
     }
     Ok(Report {
         mode: input.mode,
-        account,
+        account: scanned_ids.first().cloned(),
+        accounts: scanned_ids,
         regions,
         breaker: decision.breaker,
         estimated_monthly_saving: saving,
@@ -476,109 +317,128 @@ where
     })
 }
 
-/// Only a whole scan speaks for the account: a run missing a region (failed, or left out by the
-/// event) or a rule publishes no figures, so those shown stay the last whole run's.
-fn whole_scan(config: &Config, input: &ScanInput, region_failed: bool) -> bool {
-    !region_failed
-        && config.regions.iter().all(|r| input.regions.contains(r))
-        && rules::RULES
-            .iter()
-            .all(|r| input.rules.enabled.get(*r).copied().unwrap_or(true))
-}
-
-/// What the run found, for the cost report and `ops status` to show without reading the report:
-/// `CleanupCandidates` and `CleanupMonthlySaving` (USD, list prices) per `Rule`, and both totals
-/// without a dimension.
-fn found_metrics(regions: &[RegionReport]) -> Vec<Metric> {
-    let mut points = Vec::new();
-    let (mut all, mut all_saving) = (0usize, 0.0f64);
-    for rule in rules::RULES {
-        let lines = || {
-            regions
-                .iter()
-                .filter_map(|r| r.rules.get(rule))
-                .flat_map(|rr| rr.candidates.iter())
-        };
-        let n = lines().count();
-        let saving: f64 = lines().filter_map(|l| l.monthly_saving).sum::<f64>() + 0.0;
-        all += n;
-        all_saving += saving;
-        points.push(Metric::new("CleanupCandidates", n as f64, Unit::Count).dimension("Rule", *rule));
-        points.push(Metric::new("CleanupMonthlySaving", saving, Unit::None).dimension("Rule", *rule));
-    }
-    points.push(Metric::new("CleanupCandidates", all as f64, Unit::Count));
-    points.push(Metric::new("CleanupMonthlySaving", all_saving, Unit::None));
-    points
-}
-
-/// Why a region's part of the run stopped: the whole run, or that region only.
-enum Stop {
-    Fatal(CleanupError),
-    Regional(CleanupError),
-}
-use Stop::{Fatal, Regional};
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
 
-    fn line(saving: Option<f64>) -> Line {
-        Line {
-            arn: "arn".into(),
-            name: "n".into(),
-            age_days: None,
-            reason: String::new(),
-            monthly_saving: saving,
-            marked_since: None,
-            status: String::new(),
+    use async_trait::async_trait;
+    use ops_shared::metrics::PutSummary;
+    use ops_shared::{Metric, SharedError};
+
+    use super::*;
+    use crate::inventory::Scan;
+    use crate::model::{Candidate, Facts, Kind, Resource};
+
+    /// One region: an unused topic, listed at once or only after `delay`.
+    struct Fake {
+        region: String,
+        delay: Duration,
+    }
+
+    #[async_trait]
+    impl Inventory for Fake {
+        async fn account(&self) -> Result<String, CleanupError> {
+            Ok("123456789012".into())
+        }
+        async fn scan(&self) -> Result<Scan, CleanupError> {
+            tokio::time::sleep(self.delay).await;
+            let mut scan = Scan::default();
+            scan.resources.push(Resource {
+                kind: Kind::SnsTopic,
+                arn: format!("arn:aws:sns:{}:123456789012:idle", self.region),
+                name: "idle".into(),
+                account: String::new(),
+                region: self.region.clone(),
+                created: None,
+                tags: HashMap::new(),
+                facts: Facts::SnsTopic { subscriptions: 0 },
+            });
+            Ok(scan)
+        }
+        async fn reread_tags(&self, _: &Resource) -> Result<HashMap<String, String>, String> {
+            Ok(HashMap::new())
+        }
+        async fn in_use(&self, _: &Candidate) -> Result<Option<String>, String> {
+            Ok(None)
+        }
+        async fn set_tag(&self, _: &Resource, _: &str, _: &str) -> Result<(), String> {
+            Ok(())
+        }
+        async fn remove_tag(&self, _: &Resource, _: &str) -> Result<(), String> {
+            Ok(())
+        }
+        async fn snapshot(&self, _: &Candidate) -> Result<serde_json::Value, String> {
+            Ok(serde_json::json!({}))
+        }
+        async fn act(&self, _: &Candidate) -> Result<(), String> {
+            Ok(())
+        }
+        fn requests(&self) -> usize {
+            1
         }
     }
 
-    #[test]
-    fn only_a_whole_scan_publishes_its_figures() {
-        let vars = ops_shared::Vars::from_pairs([
+    #[derive(Default)]
+    struct Mailbox(Mutex<Vec<Notification>>);
+
+    #[async_trait]
+    impl Notifier for Mailbox {
+        async fn notify(&self, n: &Notification) -> Result<String, SharedError> {
+            self.0.lock().unwrap().push(n.clone());
+            Ok("1".into())
+        }
+    }
+
+    struct NoMetrics;
+
+    #[async_trait]
+    impl MetricSink for NoMetrics {
+        async fn put(&self, _: &[Metric]) -> Result<PutSummary, SharedError> {
+            Ok(PutSummary::default())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_region_still_listing_near_the_deadline_is_cut_off_and_the_report_still_goes_out() {
+        let config = Config::from_vars(&ops_shared::Vars::from_pairs([
             ("REPORT_TOPIC_ARN", "arn:aws:sns:us-east-1:1:reports"),
             ("CLEANUP_REGIONS", "us-east-1,eu-west-1"),
-        ]);
-        let config = Config::from_vars(&vars).unwrap();
-        let input = |event: serde_json::Value| config.input(&event).unwrap();
-        let scheduled = input(serde_json::json!({"detail-type": "Scheduled Event"}));
-        assert!(whole_scan(&config, &scheduled, false));
-        assert!(!whole_scan(&config, &scheduled, true), "a region failed");
-        let one_region = input(serde_json::json!({"regions": ["us-east-1"]}));
-        assert!(!whole_scan(&config, &one_region, false));
-        let fewer_rules = input(serde_json::json!({"rules": {"secret-unused": {"enabled": false}}}));
-        assert!(!whole_scan(&config, &fewer_rules, false));
-    }
-
-    #[test]
-    fn what_was_found_is_counted_and_priced_per_rule_and_in_all() {
-        let mut regions = Vec::new();
-        for (region, lines) in [
-            ("us-east-1", vec![Some(0.4), None]),
-            ("eu-west-1", vec![Some(0.4)]),
-        ] {
-            let mut r = empty_region(region);
-            r.rules.insert(
-                "secret-unused",
-                RuleReport {
-                    candidates: lines.into_iter().map(line).collect(),
-                    ..RuleReport::default()
-                },
-            );
-            regions.push(r);
-        }
-        let points = found_metrics(&regions);
-        let get = |name: &str, rule: Option<&str>| {
-            points
-                .iter()
-                .find(|m| m.name == name && m.dimensions.iter().map(|d| d.1.as_str()).next() == rule)
-                .map(|m| m.value)
+        ]))
+        .unwrap();
+        let input = config.input(&serde_json::json!({})).unwrap();
+        let account = Account {
+            role: None,
+            open: Box::new(|region: &str| -> Box<dyn Inventory> {
+                Box::new(Fake {
+                    region: region.to_string(),
+                    // eu-west-1 would take far longer than the invocation has.
+                    delay: if region == "eu-west-1" {
+                        Duration::from_secs(600)
+                    } else {
+                        Duration::ZERO
+                    },
+                })
+            }),
         };
-        assert_eq!(get("CleanupCandidates", Some("secret-unused")), Some(3.0));
-        assert!((get("CleanupMonthlySaving", Some("secret-unused")).unwrap() - 0.8).abs() < 1e-9);
-        assert_eq!(get("CleanupCandidates", Some("sns-topic-unused")), Some(0.0));
-        assert_eq!(get("CleanupCandidates", None), Some(3.0));
-        assert!((get("CleanupMonthlySaving", None).unwrap() - 0.8).abs() < 1e-9);
+        let mail = Mailbox::default();
+        let today = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let deadline = Instant::now() + Duration::from_millis(400);
+        let result = run(vec![account], &mail, &NoMetrics, &config, input, today, deadline).await;
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, CleanupError::OutOfTime { region } if region == "eu-west-1"),
+            "{err}"
+        );
+        let sent = mail.0.lock().unwrap();
+        assert_eq!(sent.len(), 1, "the report went out");
+        assert!(
+            sent[0].message.contains("REGION NOT SCANNED: eu-west-1")
+                && sent[0]
+                    .message
+                    .contains("arn:aws:sns:us-east-1:123456789012:idle"),
+            "{}",
+            sent[0].message
+        );
     }
 }
