@@ -450,7 +450,8 @@ def run_steps(watch, aws):
               "the log group without retention is reported")
         check("demo-unused-topic" in found.get("sns-topic-unused", []), "cleanup", "the topic without subscribers is reported")
         check("demo/old-api-token" in found.get("secret-unused", []), "cleanup", "the unused secret is reported")
-        check(any(n.startswith("checkout:") for n in found.get("ecs-task-definition-stale", [])), "cleanup",
+        revisions = found.get("ecs-task-definition-stale", []) + found.get("ecs-task-definition-inactive", [])
+        check(any(n.startswith("checkout:") for n in revisions), "cleanup",
               "stale checkout task-definition revisions are reported")
         check("report-batch" in " ".join(found.get("ecs-service-idle", [])), "cleanup", "the idle ECS service is reported")
         check(any("pagerduty-routing" in p for p in protected) and

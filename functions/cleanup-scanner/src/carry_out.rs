@@ -32,8 +32,34 @@ enum Hold {
 
 const OUT_OF_TIME: &str = "not done: the run's time was nearly up (the next run goes on)";
 
-/// The candidate with its tags re-read from its own service, if it may still be changed.
-async fn recheck(inv: &dyn Inventory, c: &Candidate, policy: &Policy) -> Result<Candidate, Hold> {
+/// The candidate with its tags re-read from its own service, if it may still be changed; within
+/// the run's time. One found in use after all loses its mark, so it never waits to be acted on.
+async fn recheck(
+    inv: &dyn Inventory,
+    c: &Candidate,
+    policy: &Policy,
+    act_until: Instant,
+) -> Result<Candidate, Hold> {
+    let checked = tokio::time::timeout_at(act_until, reread(inv, c, policy))
+        .await
+        .unwrap_or_else(|_| Err(Hold::Wait(OUT_OF_TIME.into())));
+    if let Err(Hold::InUse(why)) = &checked {
+        if c.resource.tags.contains_key(&policy.mark_tag) {
+            let removed = tokio::time::timeout_at(act_until, inv.remove_tag(&c.resource, &policy.mark_tag))
+                .await
+                .unwrap_or_else(|_| Err("the run's time was up".into()));
+            let note = match removed {
+                Ok(()) => "its mark was removed".to_string(),
+                Err(e) => format!("its mark could not be removed ({e})"),
+            };
+            tracing::info!(arn = %c.resource.arn, %note, "in use after all");
+            return Err(Hold::InUse(format!("{why}; {note}")));
+        }
+    }
+    checked
+}
+
+async fn reread(inv: &dyn Inventory, c: &Candidate, policy: &Policy) -> Result<Candidate, Hold> {
     let tags = inv
         .reread_tags(&c.resource)
         .await
@@ -104,7 +130,7 @@ pub async fn carry_out(
     for c in &decision.to_mark {
         let result = match inventory_of(places, &c.resource.account, &c.resource.region) {
             _ if Instant::now() >= act_until => Err(Hold::Wait(OUT_OF_TIME.into())),
-            Some(inv) => match recheck(inv, c, policy).await {
+            Some(inv) => match recheck(inv, c, policy, act_until).await {
                 Ok(fresh) => match tokio::time::timeout_at(
                     act_until,
                     inv.set_tag(&fresh.resource, mark_tag, &mark_value(today, c.rule)),
@@ -120,6 +146,7 @@ pub async fn carry_out(
         };
         match result {
             Ok(()) => {
+                tracing::info!(arn = %c.resource.arn, account = %c.resource.account, rule = c.rule, "marked");
                 let r = region_report(reports, &c.resource.account, &c.resource.region);
                 let entry = r.rules.entry(c.rule).or_default();
                 entry.marked += 1;
@@ -141,7 +168,10 @@ pub async fn carry_out(
         };
         let r = region_report(reports, &res.account, &res.region);
         match result {
-            Ok(()) => r.unmarked.push(res.arn.clone()),
+            Ok(()) => {
+                tracing::info!(arn = %res.arn, account = %res.account, "mark removed: no longer matching");
+                r.unmarked.push(res.arn.clone())
+            }
             Err(e) => r
                 .warnings
                 .push(format!("could not remove the mark from {}: {e}", res.arn)),
@@ -168,7 +198,7 @@ async fn act_one(
     let checked = match inventory_of(places, &c.resource.account, &c.resource.region) {
         _ if Instant::now() >= act_until => Err(Hold::Wait(OUT_OF_TIME.into())),
         None => Err(Hold::Wait("its region was not scanned".into())),
-        Some(inv) => match recheck(inv, c, policy).await {
+        Some(inv) => match recheck(inv, c, policy, act_until).await {
             // A mark taken away since the scan (or one set by another rule) stops the action.
             Ok(fresh) => old_enough(&fresh, policy, today)
                 .map(|()| (inv, fresh))
@@ -213,21 +243,8 @@ async fn act_one(
             Err("outcome unknown: the run's time was up while it was in flight; look at the resource".into())
         }
     };
-    // A revision deregistered today is deleted by a later run only after a grace period of its
-    // own: its mark starts again. Were the mark left as it was, old enough already, the next
-    // delete run would delete the revision for good without that grace: it is taken away instead.
-    let mut warning = None;
-    if result.is_ok() && c.action == Action::Deregister {
-        if let Err(e) = inv
-            .set_tag(&fresh.resource, mark_tag, &mark_value(today, c.rule))
-            .await
-        {
-            warning = Some(match inv.remove_tag(&fresh.resource, mark_tag).await {
-                Ok(()) => format!("{}: deregistered, but its mark could not be re-dated ({e}): the mark was removed, so it is marked again before any delete", c.resource.arn),
-                Err(e2) => format!("{}: deregistered, but its mark could neither be re-dated ({e}) nor removed ({e2}): remove the {mark_tag} tag by hand, or the next delete run may delete it without a new grace period", c.resource.arn),
-            });
-        }
-    }
+    // A revision deregistered today is deleted for good only by ecs-task-definition-inactive,
+    // whose own mark and grace period start after this (its mark here counts for no other rule).
     match &result {
         Ok(()) => tracing::info!(arn = %c.resource.arn, rule = c.rule, %action, "cleanup action done"),
         Err(e) => {
@@ -235,7 +252,6 @@ async fn act_one(
         }
     }
     let r = region_report(reports, &c.resource.account, &c.resource.region);
-    r.warnings.extend(warning);
     let entry = r.rules.entry(c.rule).or_default();
     if result.is_ok() {
         entry.acted += 1;

@@ -16,6 +16,7 @@ pub const ALARM_PER_MONTH: f64 = 0.10;
 pub const RULES: &[&str] = &[
     "ecs-service-idle",
     "ecs-task-definition-stale",
+    "ecs-task-definition-inactive",
     "ecs-cluster-empty",
     "alarm-stale",
     "alarm-orphaned-action",
@@ -168,16 +169,24 @@ pub fn evaluate(
                 newer_revisions,
                 revision,
                 ..
-            } if settings.on("ecs-task-definition-stale") => {
-                if !*active {
+            } => {
+                // Deleting an INACTIVE revision is for good, so it is a rule of its own: a mark set
+                // before the revision was deregistered (by this scanner or anyone) never counts
+                // for the delete, which waits for a grace period of its own. A service can still
+                // run an INACTIVE revision.
+                if !*active && !*in_use && settings.on("ecs-task-definition-inactive") {
                     out.push(candidate(
-                        "ecs-task-definition-stale",
+                        "ecs-task-definition-inactive",
                         Action::Delete,
-                        format!("revision {revision} is INACTIVE"),
+                        format!("revision {revision} is INACTIVE (deregistered) and nothing runs it"),
                         age,
                         None,
                     ));
-                } else if !*in_use && *newer_revisions >= settings.task_definition_keep {
+                } else if *active
+                    && !*in_use
+                    && *newer_revisions >= settings.task_definition_keep
+                    && settings.on("ecs-task-definition-stale")
+                {
                     out.push(candidate(
                         "ecs-task-definition-stale",
                         Action::Deregister,
@@ -369,7 +378,7 @@ pub fn evaluate(
 pub fn kind_of_rule(rule: &str) -> Option<Kind> {
     Some(match rule {
         "ecs-service-idle" => Kind::EcsService,
-        "ecs-task-definition-stale" => Kind::EcsTaskDefinition,
+        "ecs-task-definition-stale" | "ecs-task-definition-inactive" => Kind::EcsTaskDefinition,
         "ecs-cluster-empty" => Kind::EcsCluster,
         "alarm-stale" | "alarm-orphaned-action" => Kind::Alarm,
         "log-group-no-retention" | "log-group-stale" => Kind::LogGroup,
@@ -457,7 +466,11 @@ mod tests {
         };
         assert_eq!(
             rules_of(&[td(false, false, 0)]),
-            vec![("ecs-task-definition-stale", Action::Delete)]
+            vec![("ecs-task-definition-inactive", Action::Delete)]
+        );
+        assert!(
+            rules_of(&[td(false, true, 0)]).is_empty(),
+            "a service still runs this INACTIVE revision"
         );
         assert_eq!(
             rules_of(&[td(true, false, 5)]),

@@ -165,14 +165,23 @@ pub async fn run(
             }
         }
     }
-    // Before anything is scanned or changed: a refused account is a configuration error.
-    for (account, id) in accounts.iter().zip(&ids) {
-        let id = id
-            .clone()
-            .or_else(|| account.role.as_ref().map(|r| r.account.clone()));
-        if let Some(id) = id {
-            check_account(input.mode, &id, &config.allowed_accounts)?;
-        }
+    // Before anything is scanned or changed. mark and delete need an allowed account: one that is
+    // not is scanned and reported only; none at all is a configuration error.
+    let known: Vec<String> = accounts
+        .iter()
+        .zip(&ids)
+        .filter_map(|(account, id)| {
+            id.clone()
+                .or_else(|| account.role.as_ref().map(|r| r.account.clone()))
+        })
+        .collect();
+    let refused: Vec<String> = known
+        .iter()
+        .filter(|id| check_account(input.mode, id, &config.allowed_accounts).is_err())
+        .cloned()
+        .collect();
+    if !known.is_empty() && refused.len() == known.len() {
+        check_account(input.mode, &refused.join(", "), &config.allowed_accounts)?;
     }
 
     let places: Vec<(String, String, &dyn Inventory)> = ids
@@ -205,7 +214,15 @@ pub async fn run(
     let mut candidates = Vec::new();
     for (account, region, result) in results {
         match result {
-            Ok(s) => {
+            Ok(mut s) => {
+                if refused.contains(&account) {
+                    for c in &mut s.candidates {
+                        c.action = crate::model::Action::ReportOnly;
+                    }
+                    s.warnings.insert(0, format!(
+                        "account {account} is not in CLEANUP_ALLOWED_ACCOUNTS: reported only, nothing in it is marked or changed"
+                    ));
+                }
                 region_report(&mut reports, &account, &region).warnings = s.warnings;
                 resources.extend(s.resources);
                 candidates.extend(s.candidates);
@@ -225,7 +242,13 @@ pub async fn run(
         max_actions: input.max_actions,
         max_percent: config.max_percent,
     };
-    let decision = decide(&policy, &resources, candidates, today);
+    let mut decision = decide(&policy, &resources, candidates, today);
+    decision.to_unmark.retain(|r| !refused.contains(&r.account));
+    for (c, why) in &mut decision.waiting {
+        if refused.contains(&c.resource.account) && why == "report only" {
+            *why = "report only: its account is not in CLEANUP_ALLOWED_ACCOUNTS".into();
+        }
+    }
     carry_out(&decision, &places, &mut reports, &policy, today, act_until).await;
     for (account, region, inv) in &places {
         region_report(&mut reports, account, region).aws_requests = inv.requests();

@@ -75,7 +75,7 @@ pub async fn unused_topics(stack: &Stack, regions: &[&str]) -> Vec<String> {
 pub fn topics_event(mode: &str, regions: &[&str], max_actions: u64) -> Value {
     json!({"mode": mode, "regions": regions, "max_actions": max_actions,
            "rules": {"ecs-service-idle": {"enabled": false}, "ecs-cluster-empty": {"enabled": false},
-                     "ecs-task-definition-stale": {"enabled": false}, "secret-unused": {"enabled": false},
+                     "ecs-task-definition-stale": {"enabled": false}, "ecs-task-definition-inactive": {"enabled": false}, "secret-unused": {"enabled": false},
                      "alarm-stale": {"enabled": false}, "alarm-orphaned-action": {"enabled": false},
                      "log-group-stale": {"enabled": false}, "log-group-no-retention": {"enabled": false}}})
 }

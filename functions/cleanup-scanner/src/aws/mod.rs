@@ -62,6 +62,9 @@ mod topics;
 /// hide the round trips, few enough to stay under the services' request rates.
 const IN_FLIGHT: usize = 8;
 
+/// One attempt of one request, at most.
+const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 pub(crate) fn time(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
@@ -112,9 +115,14 @@ impl AwsInventory {
     /// The inventory of one region, read with `config`'s credentials (the scanner's own, or an
     /// account's assumed role).
     pub fn new(config: &SdkConfig, region: &str, stale_log_days: i64) -> Self {
+        // A call that hangs must not take the run's time to publish what it did.
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .build();
         let regional = config
             .to_builder()
             .region(aws_config::Region::new(region.to_string()))
+            .timeout_config(timeouts)
             .build();
         Self {
             region: region.to_string(),

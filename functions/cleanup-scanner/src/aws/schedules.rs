@@ -116,8 +116,11 @@ pub(super) async fn scheduler_targets(
         ecs.extend(page.schedules().iter().filter_map(|s| {
             let target = s.target()?.arn();
             let name = s.name()?.to_string();
-            (target.contains(":ecs:") && target.contains(":cluster/"))
-                .then(|| (s.group_name().map(str::to_string), name))
+            // A templated ECS target names the cluster; a universal one calls ecs:runTask.
+            let runs_tasks = (target.contains(":ecs:") && target.contains(":cluster/"))
+                || target.contains("aws-sdk:ecs:runTask")
+                || target.contains("aws-sdk:ecs:startTask");
+            runs_tasks.then(|| (s.group_name().map(str::to_string), name))
         }));
     }
     let found: Vec<Option<EcsTarget>> = stream::iter(ecs)
@@ -127,10 +130,24 @@ pub(super) async fn scheduler_targets(
                 "scheduler:GetSchedule",
                 scheduler.get_schedule().name(&name).set_group_name(group)
             )?;
-            Ok::<_, CleanupError>(s.target().map(|t| EcsTarget {
-                rule: format!("schedule {name}"),
-                cluster: t.arn().to_string(),
-                task_definition: t.ecs_parameters().map(|e| e.task_definition_arn().to_string()),
+            Ok::<_, CleanupError>(s.target().map(|t| match t.ecs_parameters() {
+                Some(e) => EcsTarget {
+                    rule: format!("schedule {name}"),
+                    cluster: t.arn().to_string(),
+                    task_definition: Some(e.task_definition_arn().to_string()),
+                },
+                // A universal target: the RunTask request is its input.
+                None => {
+                    let input: serde_json::Value = t
+                        .input()
+                        .and_then(|i| serde_json::from_str(i).ok())
+                        .unwrap_or_default();
+                    EcsTarget {
+                        rule: format!("schedule {name}"),
+                        cluster: input["Cluster"].as_str().unwrap_or("default").to_string(),
+                        task_definition: input["TaskDefinition"].as_str().map(str::to_string),
+                    }
+                }
             }))
         })
         .buffer_unordered(IN_FLIGHT)
