@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
+use super::cgroup::CpuLimit;
 use super::runtime::RuntimeApi;
 
 pub struct Running {
@@ -37,6 +38,19 @@ pub async fn start(
     env: &[(String, String)],
     event: &Value,
 ) -> Running {
+    start_in(None, api, name, program, args, env, event).await
+}
+
+/// [`start`], the process limited to `limit`'s CPU share from right after it is spawned.
+pub async fn start_in(
+    limit: Option<&CpuLimit>,
+    api: &RuntimeApi,
+    name: &str,
+    program: &Path,
+    args: &[&str],
+    env: &[(String, String)],
+    event: &Value,
+) -> Running {
     let pending = api.queue(event);
     let mut cmd = Command::new(program);
     cmd.args(args)
@@ -50,6 +64,11 @@ pub async fn start(
     let child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    if let (Some(limit), Some(pid)) = (limit, child.id()) {
+        if let Err(e) = limit.enter(pid) {
+            panic!("{e}");
+        }
+    }
     let first = pending.reply(Duration::from_secs(120)).await;
     let cold_start = started.elapsed();
     Running {
