@@ -5,22 +5,13 @@
 
 mod cleanup;
 
-use cleanup::{delivered, listed, rule, scanner, topics_event, unused_topics};
+use cleanup::{delivered, listed, regional, register_revisions, rule, scanner, topics_event, unused_topics};
 use ops_tests::faults::access_key;
 use ops_tests::{unique, Stack};
 use serde_json::{json, Value};
 
 const REGION: &str = "eu-west-3";
 const MARK: &str = "ops-lambdas:cleanup-marked";
-
-async fn regional(stack: &Stack) -> aws_config::SdkConfig {
-    stack
-        .aws()
-        .await
-        .to_builder()
-        .region(aws_config::Region::new(REGION))
-        .build()
-}
 
 struct Seeded {
     lonely_topic: String,
@@ -36,7 +27,7 @@ struct Seeded {
 }
 
 async fn seed(stack: &Stack) -> Seeded {
-    let aws = regional(stack).await;
+    let aws = regional(stack, REGION).await;
     let sns = aws_sdk_sns::Client::new(&aws);
     let topic = |name: &str| {
         sns.create_topic()
@@ -137,25 +128,7 @@ async fn seed(stack: &Stack) -> Seeded {
         .unwrap();
 
     let family = unique("web");
-    let container = aws_sdk_ecs::types::ContainerDefinition::builder()
-        .name("web")
-        .image("nginx")
-        .memory(128)
-        .build();
-    let mut latest = String::new();
-    for _ in 0..7 {
-        latest = ecs
-            .register_task_definition()
-            .family(&family)
-            .container_definitions(container.clone())
-            .send()
-            .await
-            .unwrap()
-            .task_definition
-            .unwrap()
-            .task_definition_arn
-            .unwrap();
-    }
+    let latest = register_revisions(&ecs, &family, 7).await.pop().unwrap();
     ecs.create_service()
         .cluster(&apps_cluster)
         .service_name("idle")
@@ -209,7 +182,7 @@ fn event(mode: &str) -> Value {
 }
 
 async fn topics(stack: &Stack) -> Vec<String> {
-    let sns = aws_sdk_sns::Client::new(&regional(stack).await);
+    let sns = aws_sdk_sns::Client::new(&regional(stack, REGION).await);
     sns.list_topics()
         .send()
         .await
@@ -221,7 +194,7 @@ async fn topics(stack: &Stack) -> Vec<String> {
 }
 
 async fn topic_marked(stack: &Stack, arn: &str) -> bool {
-    let sns = aws_sdk_sns::Client::new(&regional(stack).await);
+    let sns = aws_sdk_sns::Client::new(&regional(stack, REGION).await);
     sns.list_tags_for_resource()
         .resource_arn(arn)
         .send()
@@ -385,7 +358,7 @@ async fn report_then_mark_then_delete_after_the_grace_period_removes_only_what_i
         "a protected topic stays"
     );
 
-    let aws = regional(&stack).await;
+    let aws = regional(&stack, REGION).await;
     let secret = aws_sdk_secretsmanager::Client::new(&aws)
         .describe_secret()
         .secret_id(&seeded.secret)

@@ -5,7 +5,7 @@
 mod cleanup;
 
 use aws_sdk_sns::types::Tag;
-use cleanup::{listed, scanner, topics_event, unused_topics, ACCOUNT};
+use cleanup::{listed, regional, register_revisions, scanner, topics_event, unused_topics, ACCOUNT};
 use ops_tests::faults::access_key;
 use ops_tests::{unique, Stack};
 use serde_json::{json, Value};
@@ -14,13 +14,7 @@ const MARK: &str = "ops-lambdas:cleanup-marked";
 const ALLOWED: (&str, &str) = ("CLEANUP_ALLOWED_ACCOUNTS", ACCOUNT);
 
 async fn sns(stack: &Stack, region: &str) -> aws_sdk_sns::Client {
-    let aws = stack
-        .aws()
-        .await
-        .to_builder()
-        .region(aws_config::Region::new(region.to_string()))
-        .build();
-    aws_sdk_sns::Client::new(&aws)
+    aws_sdk_sns::Client::new(&regional(stack, region).await)
 }
 
 async fn tag(sns: &aws_sdk_sns::Client, arn: &str, key: &str, value: &str) {
@@ -133,12 +127,7 @@ async fn a_cluster_and_a_revision_only_a_schedule_runs_are_in_use() {
     let stack = Stack::get();
     let reports = stack.topic("reports").await;
     let region = "eu-north-1";
-    let aws = stack
-        .aws()
-        .await
-        .to_builder()
-        .region(aws_config::Region::new(region))
-        .build();
+    let aws = regional(&stack, region).await;
     let ecs = aws_sdk_ecs::Client::new(&aws);
     let cluster = ecs
         .create_cluster()
@@ -151,26 +140,7 @@ async fn a_cluster_and_a_revision_only_a_schedule_runs_are_in_use() {
         .cluster_arn
         .unwrap();
     let family = unique("nightly");
-    let container = aws_sdk_ecs::types::ContainerDefinition::builder()
-        .name("job")
-        .image("busybox")
-        .memory(128)
-        .build();
-    let mut revisions = Vec::new();
-    for _ in 0..8 {
-        revisions.push(
-            ecs.register_task_definition()
-                .family(&family)
-                .container_definitions(container.clone())
-                .send()
-                .await
-                .unwrap()
-                .task_definition
-                .unwrap()
-                .task_definition_arn
-                .unwrap(),
-        );
-    }
+    let revisions = register_revisions(&ecs, &family, 8).await;
     let events = aws_sdk_eventbridge::Client::new(&aws);
     let rule = unique("nightly-report");
     events
@@ -325,15 +295,7 @@ async fn two_accounts_appear_in_one_report() {
     // Marking needs the account on the allowlist: the other one is not, so it is reported only
     // (its topic stays unmarked) while the scanner's own account is marked.
     let after = f.invoke_json(&topics_event("mark", &[region], 50)).json();
-    let sns_home = aws_sdk_sns::Client::new(
-        &stack
-            .aws()
-            .await
-            .to_builder()
-            .region(aws_config::Region::new(region))
-            .build(),
-    );
-    assert!(marked(&sns_home, &home[0]).await, "{after}");
+    assert!(marked(&sns(&stack, region).await, &home[0]).await, "{after}");
     assert!(
         !marked(&aws_sdk_sns::Client::new(&theirs), &their_topic).await,
         "{after}"

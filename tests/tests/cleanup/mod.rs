@@ -9,6 +9,41 @@ use serde_json::{json, Value};
 
 pub const ACCOUNT: &str = "123456789012";
 
+/// The stack's AWS configuration in `region`.
+pub async fn regional(stack: &Stack, region: &str) -> aws_config::SdkConfig {
+    stack
+        .aws()
+        .await
+        .to_builder()
+        .region(aws_config::Region::new(region.to_string()))
+        .build()
+}
+
+/// Registers `count` revisions of `family` (one small container); their ARNs, oldest first.
+pub async fn register_revisions(ecs: &aws_sdk_ecs::Client, family: &str, count: usize) -> Vec<String> {
+    let container = aws_sdk_ecs::types::ContainerDefinition::builder()
+        .name("app")
+        .image("busybox")
+        .memory(128)
+        .build();
+    let mut arns = Vec::new();
+    for _ in 0..count {
+        arns.push(
+            ecs.register_task_definition()
+                .family(family)
+                .container_definitions(container.clone())
+                .send()
+                .await
+                .unwrap()
+                .task_definition
+                .unwrap()
+                .task_definition_arn
+                .unwrap(),
+        );
+    }
+    arns
+}
+
 pub fn scanner(stack_topic: &str, extra: &[(&str, &str)]) -> Function {
     let mut env = vec![("REPORT_TOPIC_ARN", stack_topic), ("CLEANUP_MAX_PERCENT", "100")];
     env.extend_from_slice(extra);
@@ -50,13 +85,7 @@ pub async fn delivered(stack: &Stack, topic: &str) -> Vec<String> {
 pub async fn unused_topics(stack: &Stack, regions: &[&str]) -> Vec<String> {
     let mut arns = Vec::new();
     for region in regions {
-        let aws = stack
-            .aws()
-            .await
-            .to_builder()
-            .region(aws_config::Region::new(region.to_string()))
-            .build();
-        let sns = aws_sdk_sns::Client::new(&aws);
+        let sns = aws_sdk_sns::Client::new(&regional(stack, region).await);
         for _ in 0..3 {
             arns.push(
                 sns.create_topic()
