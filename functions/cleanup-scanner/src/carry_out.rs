@@ -47,7 +47,9 @@ async fn recheck(
         if c.resource.tags.contains_key(&policy.mark_tag) {
             let removed = tokio::time::timeout_at(act_until, inv.remove_tag(&c.resource, &policy.mark_tag))
                 .await
-                .unwrap_or_else(|_| Err("the run's time was up".into()));
+                .unwrap_or_else(|_| {
+                    Err("outcome unknown: the run's time was up while it was in flight".into())
+                });
             let note = match removed {
                 Ok(()) => "its mark was removed".to_string(),
                 Err(e) => format!("its mark could not be removed ({e})"),
@@ -76,6 +78,18 @@ async fn reread(inv: &dyn Inventory, c: &Candidate, policy: &Policy) -> Result<C
             "could not confirm it is unused ({e}): left alone"
         ))),
     }
+}
+
+/// Whether an action's error says the resource is no longer there to remove.
+fn already_gone(error: &str) -> bool {
+    [
+        "ResourceNotFound",
+        "NotFoundException",
+        "does not exist",
+        "marked for deletion",
+    ]
+    .iter()
+    .any(|s| error.contains(s))
 }
 
 /// Records a change not made: protected lines, candidates still waiting, or a warning for one in
@@ -236,7 +250,14 @@ async fn act_one(
     // and what the resource was.
     let recorded = configuration.as_ref().map(|v| v.to_string()).unwrap_or_default();
     tracing::info!(arn = %c.resource.arn, account = %c.resource.account, rule = c.rule, %action, configuration = %recorded, "cleanup action starting");
+    let mut outcome = "done".to_string();
     let result = match tokio::time::timeout_at(act_until, inv.act(&fresh)).await {
+        // The SDK retries an attempt that timed out; when the first one went through, the retry
+        // finds the resource gone. It is gone either way: done, and said how.
+        Ok(Err(e)) if already_gone(&e) => {
+            outcome = format!("done: it was already gone when AWS answered ({e}): a retried request, or someone removed it meanwhile");
+            Ok(())
+        }
         Ok(result) => result,
         // Whether AWS carried it out is not known: said so, never counted as done.
         Err(_) => {
@@ -269,7 +290,27 @@ async fn act_one(
         arn: c.resource.arn.clone(),
         action,
         ok: result.is_ok(),
-        outcome: result.err().unwrap_or_else(|| "done".into()),
+        outcome: result.err().unwrap_or(outcome),
         configuration,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::already_gone;
+
+    #[test]
+    fn a_removal_that_finds_nothing_to_remove_is_told_from_a_failure() {
+        for gone in [
+            "ResourceNotFoundException: The specified log group does not exist.",
+            "InvalidRequestException: You can't perform this operation on the secret because it was marked for deletion.",
+            "ClusterNotFoundException: Cluster not found.",
+        ] {
+            assert!(already_gone(gone), "{gone}");
+        }
+        assert!(!already_gone(
+            "AccessDeniedException: not authorized to perform: logs:DeleteLogGroup"
+        ));
+        assert!(!already_gone("ThrottlingException: Rate exceeded"));
+    }
 }

@@ -364,7 +364,7 @@ pub fn evaluate(
                 out.push(candidate(
                     "sns-topic-unused",
                     Action::Delete,
-                    "no confirmed or pending subscriptions".into(),
+                    "no confirmed or pending subscription from this account (another account's are checked before it is marked or deleted)".into(),
                     age,
                     None,
                 ));
