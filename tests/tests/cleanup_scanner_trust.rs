@@ -309,3 +309,50 @@ async fn two_accounts_appear_in_one_report() {
     );
     assert!(!f.logs().contains(external_id));
 }
+
+/// A schedule whose universal ECS target (`aws-sdk:ecs:runTask`) names no task definition could run
+/// any revision: the region's task definitions are then reported, never marked.
+#[tokio::test]
+async fn an_unreadable_schedule_target_leaves_every_revision_alone() {
+    let stack = Stack::get();
+    let reports = stack.topic("reports").await;
+    let region = "af-south-1";
+    let aws = regional(&stack, region).await;
+    let family = unique("batch");
+    register_revisions(&aws_sdk_ecs::Client::new(&aws), &family, 7).await;
+    aws_sdk_scheduler::Client::new(&aws)
+        .create_schedule()
+        .name(unique("opaque"))
+        .schedule_expression("rate(1 hour)")
+        .flexible_time_window(
+            aws_sdk_scheduler::types::FlexibleTimeWindow::builder()
+                .mode(aws_sdk_scheduler::types::FlexibleTimeWindowMode::Off)
+                .build()
+                .unwrap(),
+        )
+        .target(
+            aws_sdk_scheduler::types::Target::builder()
+                .arn("arn:aws:scheduler:::aws-sdk:ecs:runTask")
+                .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/scheduler"))
+                .input(r#"{"Cluster": "jobs"}"#)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let f = scanner(&reports, &[ALLOWED]);
+    let report = f
+        .invoke_json(&json!({"mode": "mark", "regions": [region]}))
+        .json();
+    let stale = &report["regions"][0]["rules"]["ecs-task-definition-stale"];
+    assert_eq!(stale["candidates"].as_array().unwrap().len(), 2, "{report}");
+    assert_eq!(stale["marked"], 0, "nothing marked: {report}");
+    assert!(
+        report["text"]
+            .as_str()
+            .unwrap()
+            .contains("names no TaskDefinition"),
+        "{report}"
+    );
+}

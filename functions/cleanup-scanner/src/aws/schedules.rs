@@ -124,36 +124,53 @@ pub(super) async fn scheduler_targets(
         }));
     }
     let found: Vec<Option<EcsTarget>> = stream::iter(ecs)
-        .map(|(group, name)| async move {
-            let s = aws!(
-                n,
-                "scheduler:GetSchedule",
-                scheduler.get_schedule().name(&name).set_group_name(group)
-            )?;
-            Ok::<_, CleanupError>(s.target().map(|t| match t.ecs_parameters() {
-                Some(e) => EcsTarget {
-                    rule: format!("schedule {name}"),
-                    cluster: t.arn().to_string(),
-                    task_definition: Some(e.task_definition_arn().to_string()),
-                },
-                // A universal target: the RunTask request is its input.
-                None => {
-                    let input: serde_json::Value = t
-                        .input()
-                        .and_then(|i| serde_json::from_str(i).ok())
-                        .unwrap_or_default();
-                    EcsTarget {
-                        rule: format!("schedule {name}"),
-                        cluster: input["Cluster"].as_str().unwrap_or("default").to_string(),
-                        task_definition: input["TaskDefinition"].as_str().map(str::to_string),
-                    }
-                }
-            }))
-        })
+        .map(|(group, name)| schedule_target(scheduler, n, group, name))
         .buffer_unordered(IN_FLIGHT)
         .try_collect()
         .await?;
     Ok(found.into_iter().flatten().collect())
+}
+
+/// One schedule's ECS target, read whole.
+async fn schedule_target(
+    scheduler: &aws_sdk_scheduler::Client,
+    n: &AtomicUsize,
+    group: Option<String>,
+    name: String,
+) -> Result<Option<EcsTarget>, CleanupError> {
+    let s = aws!(
+        n,
+        "scheduler:GetSchedule",
+        scheduler.get_schedule().name(&name).set_group_name(group)
+    )?;
+    let Some(t) = s.target() else {
+        return Ok(None);
+    };
+    if let Some(e) = t.ecs_parameters() {
+        return Ok(Some(EcsTarget {
+            rule: format!("schedule {name}"),
+            cluster: t.arn().to_string(),
+            task_definition: Some(e.task_definition_arn().to_string()),
+        }));
+    }
+    // A universal target: the RunTask request is its input. One that cannot be read
+    // could pin any revision, so the region's task definitions are reported only.
+    let input: serde_json::Value = t
+        .input()
+        .and_then(|i| serde_json::from_str(i).ok())
+        .unwrap_or_default();
+    match input["TaskDefinition"].as_str() {
+            Some(td) => Ok(Some(EcsTarget {
+                rule: format!("schedule {name}"),
+                cluster: input["Cluster"].as_str().unwrap_or("default").to_string(),
+                task_definition: Some(td.to_string()),
+            })),
+            None => Err(CleanupError::Aws {
+                operation: "scheduler:GetSchedule",
+                reason: format!("schedule {name} runs ECS tasks through a universal target whose input names no TaskDefinition"),
+                retryable: false,
+            }),
+        }
 }
 
 /// Marks what the targets use: the revision each runs (a family alone means its latest active
