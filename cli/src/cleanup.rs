@@ -112,32 +112,17 @@ pub async fn scan(aws: &aws_config::SdkConfig, selection: &Selection) -> Result<
     let input = config.input(&event).map_err(fail)?;
     let stale_days = input.rules.log_stale_days;
     let show = std::io::stderr().is_terminal();
-    let watched =
-        |sdk: aws_config::SdkConfig, label: Option<String>| -> cleanup_scanner::scan::Opener<'static> {
-            Box::new(move |region: &str| -> Box<dyn Inventory> {
-                Box::new(Watched {
-                    inner: Box::new(cleanup_scanner::aws::AwsInventory::new(&sdk, region, stale_days)),
-                    region: match &label {
-                        Some(account) => format!("{account} {region}"),
-                        None => region.to_string(),
-                    },
-                    show,
-                })
-            })
-        };
-    let mut accounts = vec![cleanup_scanner::scan::Account {
-        role: None,
-        open: watched(aws.clone(), None),
-    }];
-    for role in &config.accounts {
-        accounts.push(cleanup_scanner::scan::Account {
-            role: Some(role.clone()),
-            open: watched(
-                cleanup_scanner::assumed(aws, role).await,
-                Some(role.account.clone()),
-            ),
-        });
-    }
+    let configs = cleanup_scanner::account_configs(aws, &config).await;
+    let accounts = cleanup_scanner::accounts(&configs, stale_days, move |inner, role, region| {
+        Box::new(Watched {
+            inner,
+            region: match role {
+                Some(role) => format!("{} {region}", role.account),
+                None => region.to_string(),
+            },
+            show,
+        })
+    });
     let kept = Kept::default();
     // A person waits at the terminal; the scan has no Lambda deadline, only this bound.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30 * 60);

@@ -5,7 +5,10 @@
 
 mod cleanup;
 
-use cleanup::{delivered, listed, regional, register_revisions, rule, scanner, topics_event, unused_topics};
+use cleanup::{
+    create_cluster, delivered, listed, regional, register_revisions, rule, scanner, topics_event,
+    unused_topics,
+};
 use ops_tests::faults::access_key;
 use ops_tests::{unique, Stack};
 use serde_json::{json, Value};
@@ -76,26 +79,8 @@ async fn seed(stack: &Stack) -> Seeded {
         .unwrap();
 
     let ecs = aws_sdk_ecs::Client::new(&aws);
-    let empty_cluster = ecs
-        .create_cluster()
-        .cluster_name(unique("empty"))
-        .send()
-        .await
-        .unwrap()
-        .cluster
-        .unwrap()
-        .cluster_arn
-        .unwrap();
-    let apps_cluster = ecs
-        .create_cluster()
-        .cluster_name(unique("apps"))
-        .send()
-        .await
-        .unwrap()
-        .cluster
-        .unwrap()
-        .cluster_arn
-        .unwrap();
+    let empty_cluster = create_cluster(&ecs, "empty").await;
+    let apps_cluster = create_cluster(&ecs, "apps").await;
     let cw = aws_sdk_cloudwatch::Client::new(&aws);
     let (stale_alarm, orphaned_alarm) = (unique("stale"), unique("orphaned"));
     for (name, action) in [

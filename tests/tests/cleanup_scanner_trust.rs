@@ -5,7 +5,10 @@
 mod cleanup;
 
 use aws_sdk_sns::types::Tag;
-use cleanup::{listed, regional, register_revisions, scanner, topics_event, unused_topics, ACCOUNT};
+use cleanup::{
+    create_cluster, create_schedule, listed, regional, register_revisions, scanner, topics_event,
+    unused_topics, ACCOUNT,
+};
 use ops_tests::faults::access_key;
 use ops_tests::{unique, Stack};
 use serde_json::{json, Value};
@@ -129,16 +132,7 @@ async fn a_cluster_and_a_revision_only_a_schedule_runs_are_in_use() {
     let region = "eu-north-1";
     let aws = regional(&stack, region).await;
     let ecs = aws_sdk_ecs::Client::new(&aws);
-    let cluster = ecs
-        .create_cluster()
-        .cluster_name(unique("jobs"))
-        .send()
-        .await
-        .unwrap()
-        .cluster
-        .unwrap()
-        .cluster_arn
-        .unwrap();
+    let cluster = create_cluster(&ecs, "jobs").await;
     let family = unique("nightly");
     let revisions = register_revisions(&ecs, &family, 8).await;
     let events = aws_sdk_eventbridge::Client::new(&aws);
@@ -171,33 +165,22 @@ async fn a_cluster_and_a_revision_only_a_schedule_runs_are_in_use() {
         .send()
         .await
         .unwrap();
-    let scheduler = aws_sdk_scheduler::Client::new(&aws);
-    scheduler
-        .create_schedule()
-        .name(unique("weekly-export"))
-        .schedule_expression("cron(0 4 ? * MON *)")
-        .flexible_time_window(
-            aws_sdk_scheduler::types::FlexibleTimeWindow::builder()
-                .mode(aws_sdk_scheduler::types::FlexibleTimeWindowMode::Off)
-                .build()
-                .unwrap(),
-        )
-        .target(
-            aws_sdk_scheduler::types::Target::builder()
-                .arn(&cluster)
-                .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/scheduler"))
-                .ecs_parameters(
-                    aws_sdk_scheduler::types::EcsParameters::builder()
-                        .task_definition_arn(&revisions[1])
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_schedule(
+        &aws,
+        "weekly-export",
+        aws_sdk_scheduler::types::Target::builder()
+            .arn(&cluster)
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/scheduler"))
+            .ecs_parameters(
+                aws_sdk_scheduler::types::EcsParameters::builder()
+                    .task_definition_arn(&revisions[1])
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap(),
+    )
+    .await;
     let f = scanner(&reports, &[]);
     let event = json!({"mode": "report", "regions": [region],
                        "rules": {"ecs-cluster-empty": {"min_age_days": 0}}});
@@ -320,27 +303,17 @@ async fn an_unreadable_schedule_target_leaves_every_revision_alone() {
     let aws = regional(&stack, region).await;
     let family = unique("batch");
     register_revisions(&aws_sdk_ecs::Client::new(&aws), &family, 7).await;
-    aws_sdk_scheduler::Client::new(&aws)
-        .create_schedule()
-        .name(unique("opaque"))
-        .schedule_expression("rate(1 hour)")
-        .flexible_time_window(
-            aws_sdk_scheduler::types::FlexibleTimeWindow::builder()
-                .mode(aws_sdk_scheduler::types::FlexibleTimeWindowMode::Off)
-                .build()
-                .unwrap(),
-        )
-        .target(
-            aws_sdk_scheduler::types::Target::builder()
-                .arn("arn:aws:scheduler:::aws-sdk:ecs:runTask")
-                .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/scheduler"))
-                .input(r#"{"Cluster": "jobs"}"#)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_schedule(
+        &aws,
+        "opaque",
+        aws_sdk_scheduler::types::Target::builder()
+            .arn("arn:aws:scheduler:::aws-sdk:ecs:runTask")
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/scheduler"))
+            .input(r#"{"Cluster": "jobs"}"#)
+            .build()
+            .unwrap(),
+    )
+    .await;
     let f = scanner(&reports, &[ALLOWED]);
     let report = f
         .invoke_json(&json!({"mode": "mark", "regions": [region]}))

@@ -96,19 +96,10 @@ fn already_gone(error: &str) -> bool {
 /// use after all.
 fn held(reports: &mut Reports, c: &Candidate, mark_tag: &str, hold: Hold) {
     let r = region_report(reports, &c.resource.account, &c.resource.region);
+    let entry = r.rules.entry(c.rule).or_default();
     match hold {
-        Hold::Kept(why) => r
-            .rules
-            .entry(c.rule)
-            .or_default()
-            .protected
-            .push(line(c, mark_tag, why)),
-        Hold::Wait(why) => r
-            .rules
-            .entry(c.rule)
-            .or_default()
-            .candidates
-            .push(line(c, mark_tag, why)),
+        Hold::Kept(why) => entry.protected.push(line(c, mark_tag, why)),
+        Hold::Wait(why) => entry.candidates.push(line(c, mark_tag, why)),
         Hold::InUse(why) => r
             .warnings
             .push(format!("{} is in use after all: {why}", c.resource.arn)),

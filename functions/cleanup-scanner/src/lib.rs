@@ -28,6 +28,9 @@ pub struct Deps {
     pub aws: SdkConfig,
     pub notifier: SnsNotifier,
     pub metrics: CloudWatchSink,
+    /// The accounts every run scans, built once at cold start: each role's credentials are then
+    /// assumed once and refreshed as they expire, not assumed again on every invocation.
+    pub accounts: Vec<AccountConfig>,
 }
 
 impl Deps {
@@ -40,10 +43,15 @@ impl Deps {
                 ops_shared::METRICS_NAMESPACE,
                 config::FUNCTION,
             ),
+            accounts: account_configs(&aws, config).await,
             aws,
         }
     }
 }
+
+/// An account a run scans: `None` for the scanner's own, or a role of `CLEANUP_ACCOUNTS`, with the
+/// SDK configuration that reaches it.
+pub type AccountConfig = (Option<AccountRole>, SdkConfig);
 
 /// The SDK configuration for an account of `CLEANUP_ACCOUNTS`: the scanner's own credentials
 /// assume the role (with its external id), refreshed as they expire. Nothing is asked of STS until
@@ -62,32 +70,47 @@ pub async fn assumed(base: &SdkConfig, role: &AccountRole) -> SdkConfig {
         .build()
 }
 
-/// The scanner's own account and every account of `CLEANUP_ACCOUNTS`, each opening an inventory
-/// per region.
-pub async fn accounts<'a>(base: &'a SdkConfig, config: &Config, stale_days: i64) -> Vec<scan::Account<'a>> {
-    let mut out = vec![scan::Account {
-        role: None,
-        open: Box::new(move |region: &str| -> Box<dyn inventory::Inventory> {
-            Box::new(aws::AwsInventory::new(base, region, stale_days))
-        }),
-    }];
+/// The scanner's own account first, then every account of `CLEANUP_ACCOUNTS`.
+pub async fn account_configs(base: &SdkConfig, config: &Config) -> Vec<AccountConfig> {
+    let mut out = vec![(None, base.clone())];
     for role in &config.accounts {
-        let sdk = assumed(base, role).await;
-        out.push(scan::Account {
-            role: Some(role.clone()),
-            open: Box::new(move |region: &str| -> Box<dyn inventory::Inventory> {
-                Box::new(aws::AwsInventory::new(&sdk, region, stale_days))
-            }),
-        });
+        out.push((Some(role.clone()), assumed(base, role).await));
     }
     out
+}
+
+/// Each account opening an inventory per region, passed through `wrap` (the Lambda takes it as it
+/// is; `ops cleanup scan` watches it and refuses its changes).
+pub fn accounts<'a, W>(configs: &'a [AccountConfig], stale_days: i64, wrap: W) -> Vec<scan::Account<'a>>
+where
+    W: Fn(Box<dyn inventory::Inventory>, Option<&AccountRole>, &str) -> Box<dyn inventory::Inventory>
+        + Copy
+        + Send
+        + Sync
+        + 'a,
+{
+    configs
+        .iter()
+        .map(|(role, sdk)| scan::Account {
+            role: role.clone(),
+            open: Box::new(move |region: &str| -> Box<dyn inventory::Inventory> {
+                wrap(
+                    Box::new(aws::AwsInventory::new(sdk, region, stale_days)),
+                    role.as_ref(),
+                    region,
+                )
+            }),
+        })
+        .collect()
 }
 
 pub async fn handle(deps: &Deps, config: &Config, event: LambdaEvent<Value>) -> Result<Report, CleanupError> {
     let input = config.input(&event.payload)?;
     let deadline = ops_shared::deadline::from_epoch_ms(event.context.deadline);
     let today = chrono::Utc::now().date_naive();
-    let accounts = accounts(&deps.aws, config, input.rules.log_stale_days).await;
+    let accounts = accounts(&deps.accounts, input.rules.log_stale_days, |inventory, _, _| {
+        inventory
+    });
     scan::run(
         accounts,
         &deps.notifier,

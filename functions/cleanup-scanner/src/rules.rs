@@ -484,48 +484,29 @@ mod tests {
 
     #[test]
     fn empty_clusters_wait_for_their_mark_to_age() {
-        let c = evaluate(
-            &[r(
+        let cluster = |services: i64, scheduled_by: Vec<String>| {
+            r(
                 Kind::EcsCluster,
                 None,
                 Facts::EcsCluster {
-                    services: 0,
+                    services,
                     running_tasks: 0,
                     pending_tasks: 0,
                     instances: 0,
-                    scheduled_by: Vec::new(),
+                    scheduled_by,
                 },
-            )],
+            )
+        };
+        let c = evaluate(
+            &[cluster(0, Vec::new())],
             &HashSet::new(),
             &RuleSettings::default(),
             now(),
         );
         assert_eq!(c[0].min_mark_days, 14);
-        assert!(rules_of(&[r(
-            Kind::EcsCluster,
-            None,
-            Facts::EcsCluster {
-                services: 1,
-                running_tasks: 0,
-                pending_tasks: 0,
-                instances: 0,
-                scheduled_by: Vec::new(),
-            }
-        )])
-        .is_empty());
+        assert!(rules_of(&[cluster(1, Vec::new())]).is_empty());
         assert!(
-            rules_of(&[r(
-                Kind::EcsCluster,
-                None,
-                Facts::EcsCluster {
-                    services: 0,
-                    running_tasks: 0,
-                    pending_tasks: 0,
-                    instances: 0,
-                    scheduled_by: vec!["nightly-report".into()],
-                }
-            )])
-            .is_empty(),
+            rules_of(&[cluster(0, vec!["nightly-report".into()])]).is_empty(),
             "an EventBridge rule runs tasks in it"
         );
     }

@@ -79,6 +79,14 @@ pub fn check_account(mode: Mode, account: &str, allowed: &[String]) -> Result<()
     }
 }
 
+/// How the report names an account: its id, else its role's account, else the scanner's own
+/// (whose id could not be read).
+fn label(account: &Account<'_>, id: Option<&String>) -> String {
+    id.cloned()
+        .or_else(|| account.role.as_ref().map(|r| r.account.clone()))
+        .unwrap_or_else(|| "(the scanner's own)".into())
+}
+
 /// Which account an inventory is in: the scanner's own as STS says, an assumed one as its role's
 /// ARN says (and STS confirms: a role that lands elsewhere is a configuration error).
 async fn account_id(account: &Account<'_>, inventory: &dyn Inventory) -> Result<String, CleanupError> {
@@ -149,11 +157,7 @@ pub async fn run(
             }
             Ok(id) => ids.push(Some(id)),
             Err(e) => {
-                let who = account
-                    .role
-                    .as_ref()
-                    .map(|r| r.account.clone())
-                    .unwrap_or_else(|| "(the scanner's own)".into());
+                let who = label(account, None);
                 tracing::warn!(account = %who, error = %e, "account not scanned; the others go on");
                 for (region, inv) in regional {
                     let r = region_report(&mut reports, &who, region);
@@ -257,13 +261,7 @@ pub async fn run(
     // The scanner's own account first, then CLEANUP_ACCOUNTS' order; regions in the input's order.
     let mut order: Vec<String> = Vec::new();
     for (account, id) in accounts.iter().zip(&ids) {
-        let id = id.clone().unwrap_or_else(|| {
-            account
-                .role
-                .as_ref()
-                .map(|r| r.account.clone())
-                .unwrap_or_else(|| "(the scanner's own)".into())
-        });
+        let id = label(account, id.as_ref());
         if !order.contains(&id) {
             order.push(id);
         }

@@ -261,6 +261,7 @@ async fn measure_function(bench: &Bench, function: &str) -> FunctionRow {
         p.stop().await;
     }
     let baseline = repo_path("bench/baseline.py");
+    let python_args = [baseline.to_str().unwrap(), function];
     if let Ok(limit) = &bench.limit {
         for _ in 0..LIMITED_RUNS {
             let api = RuntimeApi::start().await;
@@ -282,7 +283,7 @@ async fn measure_function(bench: &Bench, function: &str) -> FunctionRow {
                 &api,
                 function,
                 &bench.python,
-                &[baseline.to_str().unwrap(), function],
+                &python_args,
                 &fixture.env,
                 &fixture.cold_event,
             )
@@ -297,7 +298,7 @@ async fn measure_function(bench: &Bench, function: &str) -> FunctionRow {
             &api,
             function,
             &bench.python,
-            &[baseline.to_str().unwrap(), function],
+            &python_args,
             &fixture.env,
             &fixture.cold_event,
         )

@@ -19,6 +19,41 @@ pub async fn regional(stack: &Stack, region: &str) -> aws_config::SdkConfig {
         .build()
 }
 
+/// Creates a cluster named after `name`; its ARN.
+pub async fn create_cluster(ecs: &aws_sdk_ecs::Client, name: &str) -> String {
+    ecs.create_cluster()
+        .cluster_name(unique(name))
+        .send()
+        .await
+        .unwrap()
+        .cluster
+        .unwrap()
+        .cluster_arn
+        .unwrap()
+}
+
+/// Creates an EventBridge Scheduler schedule named after `name` with `target`, whenever it runs.
+pub async fn create_schedule(
+    aws: &aws_config::SdkConfig,
+    name: &str,
+    target: aws_sdk_scheduler::types::Target,
+) {
+    aws_sdk_scheduler::Client::new(aws)
+        .create_schedule()
+        .name(unique(name))
+        .schedule_expression("rate(1 hour)")
+        .flexible_time_window(
+            aws_sdk_scheduler::types::FlexibleTimeWindow::builder()
+                .mode(aws_sdk_scheduler::types::FlexibleTimeWindowMode::Off)
+                .build()
+                .unwrap(),
+        )
+        .target(target)
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Registers `count` revisions of `family` (one small container); their ARNs, oldest first.
 pub async fn register_revisions(ecs: &aws_sdk_ecs::Client, family: &str, count: usize) -> Vec<String> {
     let container = aws_sdk_ecs::types::ContainerDefinition::builder()
