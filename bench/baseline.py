@@ -23,14 +23,20 @@ API = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
 
 def alarm_forwarder():
     secrets = boto3.client("secretsmanager")
+    cloudwatch = boto3.client("cloudwatch")
     secret_id = os.environ["PAGERDUTY_ROUTING_KEY_SECRET"]
     url = os.environ["PAGERDUTY_EVENTS_URL"]
+    region = os.environ["AWS_REGION"]
 
     def handle(event):
         key = secrets.get_secret_value(SecretId=secret_id)["SecretString"]
+        alarms = [json.loads(record["Sns"]["Message"]) for record in event["Records"]]
+        # The late-notification check: the current state of this region's alarms.
+        names = sorted({a["AlarmName"] for a in alarms if a["AlarmArn"].split(":")[3] == region})
+        if names:
+            cloudwatch.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
         out = []
-        for record in event["Records"]:
-            alarm = json.loads(record["Sns"]["Message"])
+        for alarm in alarms:
             body = {
                 "routing_key": key,
                 "event_action": "trigger" if alarm["NewStateValue"] == "ALARM" else "resolve",
@@ -49,10 +55,14 @@ def alarm_forwarder():
 def health_checker():
     cloudwatch = boto3.client("cloudwatch")
     ecs = boto3.client("ecs")  # noqa: F841  built at start-up, as the Rust function does
+    configured = json.loads(os.environ["HEALTH_CHECKS"])
+    prefix = os.environ["ALARM_PREFIX"]
+    topic = os.environ["ALARM_TOPIC_ARN"]
 
     def handle(event):
+        checks = event.get("checks", configured)
         metrics = []
-        for check in event["checks"]:
+        for check in checks:
             ok = True
             try:
                 socket.create_connection((check["host"], check["port"]), timeout=5).close()
@@ -62,6 +72,17 @@ def health_checker():
                             "Dimensions": [{"Name": "Check", "Value": check["name"]},
                                            {"Name": "Function", "Value": "health-checker"}]})
         cloudwatch.put_metric_data(Namespace="OpsLambdas", MetricData=metrics)
+        # One alarm per check, created where it is missing.
+        existing = set()
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix):
+            existing.update(a["AlarmName"] for a in page["MetricAlarms"])
+        for check in checks:
+            if prefix + check["name"] not in existing:
+                cloudwatch.put_metric_alarm(
+                    AlarmName=prefix + check["name"], Namespace="OpsLambdas", MetricName="CheckHealthy",
+                    Dimensions=[{"Name": "Check", "Value": check["name"]}], Statistic="Minimum", Period=300,
+                    EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="LessThanThreshold",
+                    TreatMissingData="breaching", AlarmActions=[topic], OKActions=[topic])
         return {"checks": len(metrics)}
 
     return handle
@@ -79,6 +100,10 @@ def cost_reporter():
         start = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
         ce.get_cost_and_usage(TimePeriod={"Start": str(start), "End": str(today)}, Granularity="DAILY",
                               Metrics=["UnblendedCost"], GroupBy=[{"Type": "DIMENSION", "Key": "SERVICE"}])
+        # The trailing twelve months, for the annual projection.
+        first = today.replace(day=1)
+        ce.get_cost_and_usage(TimePeriod={"Start": str(first.replace(year=first.year - 1)), "End": str(first)},
+                              Granularity="MONTHLY", Metrics=["UnblendedCost"])
         try:
             ce.get_cost_forecast(TimePeriod={"Start": str(today), "End": str(today + datetime.timedelta(days=20))},
                                  Metric="UNBLENDED_COST", Granularity="MONTHLY")
@@ -96,14 +121,24 @@ def cost_reporter():
 def secret_rotator():
     secrets = boto3.client("secretsmanager")
 
+    # createSecret, as AWS's rotation template writes it: a new password in a pending version.
     def handle(event):
-        meta = secrets.describe_secret(SecretId=event["SecretId"])
-        stages = meta["VersionIdsToStages"].get(event["ClientRequestToken"], [])
-        secrets.get_secret_value(SecretId=event["SecretId"], VersionStage="AWSCURRENT")
-        if "AWSPENDING" in stages:
-            secrets.get_secret_value(SecretId=event["SecretId"], VersionId=event["ClientRequestToken"],
-                                     VersionStage="AWSPENDING")
-        return {"step": event["Step"]}
+        arn, token = event["SecretId"], event["ClientRequestToken"]
+        meta = secrets.describe_secret(SecretId=arn)
+        if "AWSPENDING" not in meta["VersionIdsToStages"].get(token, []):
+            raise ValueError("the version is not pending rotation")
+        current = json.loads(secrets.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
+        try:
+            secrets.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
+            return {"step": event["Step"], "created": False}
+        except secrets.exceptions.ResourceNotFoundException:
+            pass
+        password = secrets.get_random_password(PasswordLength=32, ExcludeCharacters=":/@\"'\\ ",
+                                               RequireEachIncludedType=True)["RandomPassword"]
+        current[current.get("rotate_field", "password")] = password
+        secrets.put_secret_value(SecretId=arn, ClientRequestToken=token, SecretString=json.dumps(current),
+                                 VersionStages=["AWSPENDING"])
+        return {"step": event["Step"], "created": True}
 
     return handle
 
@@ -116,6 +151,9 @@ def cleanup_scanner():
     logs = boto3.client("logs", region_name=region)
     secrets = boto3.client("secretsmanager", region_name=region)
     sns_regional = boto3.client("sns", region_name=region)
+    tagging = boto3.client("resourcegroupstaggingapi", region_name=region)
+    events = boto3.client("events", region_name=region)
+    scheduler = boto3.client("scheduler", region_name=region)
     sns = boto3.client("sns")
     metrics = boto3.client("cloudwatch")
     topic = os.environ["REPORT_TOPIC_ARN"]
@@ -130,6 +168,13 @@ def cleanup_scanner():
         logs.describe_log_groups()
         secrets.list_secrets()
         sns_regional.list_topics()
+        sns_regional.list_subscriptions()
+        tagging.get_resources(ResourceTypeFilters=["ecs:task-definition", "cloudwatch:alarm", "logs", "sns"],
+                              ResourcesPerPage=100)
+        # What runs task definitions on a schedule: rules on every bus, and Scheduler schedules.
+        for bus in events.list_event_buses()["EventBuses"]:
+            events.list_rules(EventBusName=bus["Name"])
+        scheduler.list_schedules(MaxResults=100)
         sns.publish(TopicArn=topic, Subject="cleanup", Message="report")
         metrics.put_metric_data(Namespace="OpsLambdas", MetricData=[
             {"MetricName": "CleanupCandidates", "Value": 0.0,

@@ -40,7 +40,7 @@ impl Deps {
             })
         };
         let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_native_certs::load_native_certs().certs {
+        for cert in ops_shared::tls::system_roots() {
             let _ = roots.add(cert);
         }
         // A runtime without a CA store of its own still verifies against the Mozilla roots.

@@ -69,7 +69,7 @@ pub fn rds_and_system_roots() -> Result<RootCertStore, String> {
 
 fn system_roots() -> RootCertStore {
     let mut roots = RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
+    for cert in ops_shared::tls::system_roots() {
         // One unusable certificate in the system store must not take the others with it.
         let _ = roots.add(cert);
     }

@@ -2,6 +2,7 @@
 //! function processes' own numbers, and the statistics and table they end up in.
 
 pub mod cgroup;
+pub mod parity;
 pub mod process;
 pub mod provenance;
 pub mod proxy;
