@@ -21,7 +21,7 @@ use status::{Readings, Status};
 /// section comes from the cost-reporter's metrics, or with `live` from Cost Explorer (at most
 /// three requests, $0.01 each, said in the section).
 pub async fn run_status(prefix: &str, live: bool) -> Status {
-    let aws = ops_shared::aws::load().await;
+    let aws = ops_shared::aws::load_for_people().await;
     let cw = aws_sdk_cloudwatch::Client::new(&aws);
     let sm = aws_sdk_secretsmanager::Client::new(&aws);
     let now = chrono::Utc::now();

@@ -168,7 +168,7 @@ async fn main() -> ExitCode {
                 Some(Ok(v)) => Some(v),
                 None => None,
             };
-            let aws = ops_shared::aws::load().await;
+            let aws = ops_shared::aws::load_for_people().await;
             match cleanup::scan(&aws, &cleanup::Selection { regions, rules }).await {
                 Ok(report) => {
                     let doc = serde_json::to_string_pretty(&report).unwrap_or_default();
@@ -200,7 +200,7 @@ async fn main() -> ExitCode {
             timeout,
             interval,
         } => {
-            let aws = ops_shared::aws::load().await;
+            let aws = ops_shared::aws::load_for_people().await;
             let sm = aws_sdk_secretsmanager::Client::new(&aws);
             let follow = wait.then(|| {
                 (
@@ -222,7 +222,7 @@ async fn main() -> ExitCode {
             }
         }
         Command::Cost { period, json } => {
-            let aws = ops_shared::aws::load().await;
+            let aws = ops_shared::aws::load_for_people().await;
             match cost::report(&aws, period.as_deref()).await {
                 Ok(out) => {
                     if json {
@@ -250,7 +250,7 @@ async fn main() -> ExitCode {
             function,
             ..
         } => {
-            let aws = ops_shared::aws::load().await;
+            let aws = ops_shared::aws::load_for_people().await;
             let function = remote::function_name(function);
             match remote::invoke(&aws, &function, &remote::event(&kinds, &groups, &names)).await {
                 Ok(answer) => {

@@ -21,14 +21,29 @@ pub async fn load() -> SdkConfig {
         .await
 }
 
+/// [`load`] for a person's machine (`ops`): the SDK's own client, which trusts the system store
+/// (a laptop behind a TLS-inspecting proxy trusts its CA there), where a start's milliseconds do
+/// not matter.
+pub async fn load_for_people() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
 /// The SDK's default HTTPS client (rustls with aws-lc, proxies from the environment), trusting the
 /// Mozilla roots compiled in rather than the system store. AWS endpoints chain to Amazon Trust
 /// Services, which Mozilla's store holds; the system store's reading (its bundle file and then every
 /// file of its certificate directory) was most of a cold start's own time (`make bench`, #22).
-/// Health checks and PostgreSQL keep the system store (`tls::system_roots`).
+/// Health checks and PostgreSQL keep the system store (`tls::system_roots`). Where `SSL_CERT_FILE`
+/// or `SSL_CERT_DIR` is set (a proxy that re-signs TLS, a private CA), what they name is trusted too.
 pub fn https_client() -> SharedHttpClient {
+    let set = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
+    let store = if set("SSL_CERT_FILE") || set("SSL_CERT_DIR") {
+        // The SDK reads the named certificates itself, leaving out any it cannot parse.
+        TrustStore::default()
+    } else {
+        TrustStore::empty()
+    };
     let context = TlsContext::builder()
-        .with_trust_store(TrustStore::empty().with_pem_certificate(mozilla_pem().as_bytes()))
+        .with_trust_store(store.with_pem_certificate(mozilla_pem().as_bytes()))
         .build()
         .expect("a TLS context over a trust store never fails to build");
     Builder::new().build_with_connector_fn(move |settings, components| {

@@ -52,13 +52,16 @@ impl ServerCertVerifier for SignaturesOnly {
 /// services, PostgreSQL): `SSL_CERT_FILE`/`SSL_CERT_DIR` when set; otherwise the distribution's
 /// bundle file alone, or its certificate directory where there is no bundle. The directory holds
 /// the bundle's roots again, one file each, and reading both cost ~4 ms of every cold start
-/// (`make bench`, #22). A certificate the store cannot use is left out, not fatal to the others.
+/// (`make bench`, #22). A CA copied into the directory without `update-ca-certificates` is not in
+/// the bundle: name it in `HEALTH_CA_BUNDLE`/`PG_CA_BUNDLE` (Lambda's own store is read-only).
+/// A certificate the store cannot use is left out, not fatal to the others.
 pub fn system_roots() -> Vec<CertificateDer<'static>> {
     let set = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
     if !set("SSL_CERT_FILE") && !set("SSL_CERT_DIR") {
         if let Some(file) = openssl_probe::probe().cert_file {
             let bundle = rustls_native_certs::load_certs_from_paths(Some(&file), None);
-            if !bundle.certs.is_empty() {
+            // A bundle read in part falls back to the whole store, as before.
+            if !bundle.certs.is_empty() && bundle.errors.is_empty() {
                 return bundle.certs;
             }
         }

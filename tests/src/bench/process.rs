@@ -29,7 +29,8 @@ fn lambda_env(cmd: &mut Command, api: &RuntimeApi, name: &str) {
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench");
 }
 
-/// Queues `event`, starts `program args` and waits for the first response: the cold start.
+/// Queues `event`, starts `program args` with `env` and Lambda's variables alone, and waits for
+/// the first response: the cold start.
 pub async fn start(
     api: &RuntimeApi,
     name: &str,
@@ -53,7 +54,10 @@ pub async fn start_in(
 ) -> Running {
     let pending = api.queue(event);
     let mut cmd = Command::new(program);
+    // Only what Lambda would give it: the machine's own variables (SSL_CERT_FILE, SSL_CERT_DIR,
+    // AWS_CA_BUNDLE on this one) would make either language read files Lambda never has it read.
     cmd.args(args)
+        .env_clear()
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::null())

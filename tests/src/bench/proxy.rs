@@ -48,6 +48,21 @@ impl CountingProxy {
             .collect()
     }
 
+    /// The wall time during which a request was at moto since the counts were last zeroed
+    /// (overlapping requests counted once).
+    pub async fn busy(&self) -> Duration {
+        let answer: Value = reqwest::Client::new()
+            .get(format!("{}/busy", self.calls_url))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .expect("the AWS proxy answers /calls/busy")
+            .json()
+            .await
+            .expect("/calls/busy is JSON");
+        Duration::from_secs_f64(answer["busy_ms"].as_f64().unwrap_or(0.0) / 1000.0)
+    }
+
     /// Requests and upstream time per operation since the last call, and resets them.
     pub async fn take_tallies(&self) -> BTreeMap<String, Tally> {
         let client = reqwest::Client::new();

@@ -54,6 +54,11 @@ const COLD_CLEANUP_RESOURCES: usize = 50;
 const RATIO_TARGET: f64 = 15.0;
 /// A function's init over the floor's.
 const FLOOR_TARGET: f64 = 1.5;
+/// Start-up work a function does that the floor (the same SDK clients, nothing else) does not.
+const INIT_BEYOND_FLOOR: &[(&str, &str)] = &[(
+    "health-checker",
+    "it reads the system's CA bundle at start for its http and tls checks, which the SDK clients no longer need",
+)];
 
 /// How one function is started and what it is sent.
 struct Fixture {
@@ -187,7 +192,7 @@ impl Bench {
                 }
             }
             "cost-reporter" => {
-                inject_costs(&self.stack, 60, 10).await;
+                inject_costs_for_both(&self.stack, 60, 10).await;
                 let event = event_file("events/cost-reporter/daily.json");
                 Fixture {
                     env: self.with(&[("REPORT_TOPIC_ARN", self.stack.topic("bench-reports").await)]),
@@ -215,10 +220,37 @@ impl Bench {
     }
 }
 
+/// The cost-reporter's cold event reads the daily costs and then the trailing year's months. moto
+/// keeps one queued answer per request body, and the SDK and botocore write the same request
+/// differently, so each language gets its own pair, queued in the order they ask (Rust first).
+async fn inject_costs_for_both(stack: &Stack, days: i64, services: usize) {
+    let (daily, monthly) = (daily_costs(days, services), trailing_months());
+    ops_tests::inject_cost_results(stack, vec![daily.clone(), monthly.clone(), daily, monthly]).await;
+}
+
+/// Twelve closed months of total cost, the trailing-year query's answer.
+fn trailing_months() -> Vec<Value> {
+    let first = Utc::now().date_naive().with_day(1).unwrap();
+    (1..=12)
+        .rev()
+        .map(|back| {
+            let start = first - chrono::Months::new(back);
+            let end = start + chrono::Months::new(1);
+            json!({"TimePeriod": {"Start": start.to_string(), "End": end.to_string()},
+                   "Total": {"UnblendedCost": {"Amount": format!("{:.2}", 9000.0 + back as f64 * 37.5), "Unit": "USD"}},
+                   "Groups": [], "Estimated": false})
+        })
+        .collect()
+}
+
 /// Cost Explorer's answer in moto: `days` days up to yesterday, `services` services each day.
 async fn inject_costs(stack: &Stack, days: i64, services: usize) {
+    ops_tests::inject_costs(stack, daily_costs(days, services)).await;
+}
+
+fn daily_costs(days: i64, services: usize) -> Vec<Value> {
     let today = Utc::now().date_naive();
-    let results: Vec<Value> = (1..=days)
+    (1..=days)
         .rev()
         .map(|back| {
             let day = today - Days::days(back);
@@ -231,8 +263,7 @@ async fn inject_costs(stack: &Stack, days: i64, services: usize) {
             json!({"TimePeriod": {"Start": day.to_string(), "End": (day + Days::days(1)).to_string()},
                    "Total": {}, "Groups": groups, "Estimated": back == 1})
         })
-        .collect();
-    ops_tests::inject_costs(stack, results).await;
+        .collect()
 }
 
 #[derive(Default)]
@@ -243,7 +274,7 @@ struct FunctionRow {
     cold_rust_limited: Vec<Duration>,
     cold_python_limited: Vec<Duration>,
     cold_python: Vec<Duration>,
-    /// Time the cold event spent waiting for moto, summed over its requests, per cold run.
+    /// Wall time during which the cold event had a request at moto, per cold run.
     moto_rust: Vec<Duration>,
     moto_python: Vec<Duration>,
     /// The AWS requests of the first cold event, per operation.
@@ -355,6 +386,13 @@ async fn measure_function(bench: &Bench, function: &str) -> FunctionRow {
         }
         let (moto, requests) = first_event_requests(bench).await;
         row.moto_python.push(moto);
+        // The baseline reports how much it was given: a yardstick fed nothing would flatter Python.
+        if let Ok(reply) = &p.first {
+            if reply["read"].as_u64() == Some(0) {
+                row.errors
+                    .push("python cold start: its AWS answers held no data".into());
+            }
+        }
         if run == 0 {
             row.requests_python = requests;
         }
@@ -366,12 +404,11 @@ async fn measure_function(bench: &Bench, function: &str) -> FunctionRow {
     row
 }
 
-/// What the event just answered asked of AWS: moto's answer time summed over its requests, and
-/// the requests per operation (the count was zeroed before the process started).
+/// What the event just answered asked of AWS: the wall time during which one of its requests was
+/// at moto, and the requests per operation (the count was zeroed before the process started).
 async fn first_event_requests(bench: &Bench) -> (Duration, BTreeMap<String, usize>) {
-    let tallies = bench.proxy.take_tallies().await;
-    let moto = tallies.values().map(|t| t.upstream).sum();
-    (moto, tallies.into_iter().map(|(k, t)| (k, t.requests)).collect())
+    let moto = bench.proxy.busy().await;
+    (moto, bench.proxy.take().await)
 }
 
 struct Workload {
@@ -1186,9 +1223,17 @@ fn render(
         }
         let (init, floor) = (Spread::millis(&row.init_rust), Spread::millis(&row.init_floor));
         match (init, floor) {
-            (Some(i), Some(f)) if f.median > 0.0 && i.median / f.median > FLOOR_TARGET => misses.push(
-                format!("init {:.1}× the floor's (> {FLOOR_TARGET}×)", i.median / f.median),
-            ),
+            (Some(i), Some(f)) if f.median > 0.0 && i.median / f.median > FLOOR_TARGET => {
+                misses.push(format!(
+                    "init {:.1}× the floor's (> {FLOOR_TARGET}×){}",
+                    i.median / f.median,
+                    INIT_BEYOND_FLOOR
+                        .iter()
+                        .find(|(f, _)| f == function)
+                        .map(|(_, why)| format!(": {why}"))
+                        .unwrap_or_default()
+                ))
+            }
             (Some(_), Some(_)) => {}
             _ => misses.push("init or floor not measured".into()),
         }
@@ -1306,7 +1351,7 @@ fn render_requests(md: &mut String, rows: &BTreeMap<&str, FunctionRow>) {
         md,
         "What the first event asked of AWS, counted by the stack's proxy for the first cold run of each language \
          (the baseline is meant to make the same requests), and the time the cold event waited for moto's \
-         answers (summed over its requests, which overlap where a function sends them at once, as cleanup-scanner does; \
+         answers (the wall time during which one of its requests was at moto, overlapping requests counted once; \
          median of the cold runs). Without that wait, the cold starts compare \
          as the last column shows."
     )

@@ -7,7 +7,8 @@
 //! - `POST   /answers` `{"operation", "body", "status"?, "region"?, "access_key"?}`: answer that
 //!   operation without asking moto; `GET` lists them, `DELETE` clears them
 //! - `GET    /calls`   `{"service:Operation": count}`; `GET /calls/upstream` adds the time spent waiting
-//!   on moto; both take `?region=` and `?access_key=`; `DELETE /calls` zeroes them
+//!   on moto; both take `?region=` and `?access_key=`; `GET /calls/busy` `{"busy_ms"}` is the wall
+//!   time during which a request was at moto (overlaps counted once); `DELETE /calls` zeroes them
 //! - `POST   /capture` `{"operation", "region"?, "access_key"?}`: keep matching requests' bodies;
 //!   `GET /captured?access_key=K` lists them, `DELETE /captured` drops rules and bodies
 //! - `POST   /reset`   all of the above at once
@@ -131,6 +132,11 @@ async fn calls_upstream(State(state): State<Shared>, Query(n): Query<Narrow>) ->
     ))
 }
 
+async fn calls_busy(State(state): State<Shared>) -> Json<Value> {
+    let busy = lock(&state).busy.total(std::time::Instant::now());
+    Json(json!({"busy_ms": busy.as_secs_f64() * 1000.0}))
+}
+
 async fn clear_calls(State(state): State<Shared>) -> StatusCode {
     lock(&state).clear_calls();
     StatusCode::NO_CONTENT
@@ -151,6 +157,7 @@ pub fn routes() -> Router<Shared> {
         )
         .route("/calls", get(calls).delete(clear_calls))
         .route("/calls/upstream", get(calls_upstream))
+        .route("/calls/busy", get(calls_busy))
         .route("/capture", post(add_capture))
         .route("/captured", get(captured).delete(clear_captured))
         .route("/reset", post(reset))

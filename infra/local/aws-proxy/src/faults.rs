@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::busy::Busy;
 use crate::capture::Captures;
 use crate::request::AwsRequest;
 use crate::shapes::Failure;
@@ -280,6 +281,8 @@ pub struct Book {
     pub answers: Vec<Answer>,
     pub captures: Captures,
     calls: BTreeMap<CallKey, Tally>,
+    /// Wall time with a request at moto, since the counts were last cleared.
+    pub busy: Busy,
 }
 
 impl Book {
@@ -404,6 +407,7 @@ impl Book {
 
     pub fn clear_calls(&mut self) {
         self.calls.clear();
+        self.busy.clear(Instant::now());
     }
 }
 

@@ -66,10 +66,14 @@ pub async fn forward(
         }
     }
     let started = Instant::now();
+    lock(&state).busy.started(started);
     let answer = pass_on(&upstream, method, &uri, &headers, body).await;
+    let mut book = lock(&state);
+    book.busy.finished(Instant::now());
     if let Some(request) = &request {
-        lock(&state).add_upstream(request, started.elapsed());
+        book.add_upstream(request, started.elapsed());
     }
+    drop(book);
     answer
 }
 

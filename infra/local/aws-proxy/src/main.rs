@@ -5,6 +5,7 @@
 //!
 //! Usage: `aws-proxy --upstream http://127.0.0.1:MOTO_PORT [--listen 127.0.0.1:0] [--port-file PATH]`
 
+mod busy;
 mod capture;
 mod control;
 mod faults;
