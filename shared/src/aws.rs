@@ -32,18 +32,28 @@ pub async fn load_for_people() -> SdkConfig {
 /// Mozilla roots compiled in rather than the system store. AWS endpoints chain to Amazon Trust
 /// Services, which Mozilla's store holds; the system store's reading (its bundle file and then every
 /// file of its certificate directory) was most of a cold start's own time (`make bench`, #22).
-/// Health checks and PostgreSQL keep the system store (`tls::system_roots`). Where `SSL_CERT_FILE`
-/// or `SSL_CERT_DIR` is set (a proxy that re-signs TLS, a private CA), what they name is trusted too.
+/// Health checks and PostgreSQL keep the system store (`tls::system_roots`). `AWS_CA_BUNDLE`, as
+/// the AWS CLI reads it, adds a CA (a proxy that re-signs TLS); one that cannot be used is logged
+/// at cold start, naming the variable, and the compiled-in roots are used alone.
 pub fn https_client() -> SharedHttpClient {
-    let set = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
-    let store = if set("SSL_CERT_FILE") || set("SSL_CERT_DIR") {
-        // The SDK reads the named certificates itself, leaving out any it cannot parse.
-        TrustStore::default()
-    } else {
-        TrustStore::empty()
-    };
+    let mut store = TrustStore::empty().with_pem_certificate(mozilla_pem().as_bytes());
+    if let Some(path) = std::env::var_os(CA_BUNDLE_VAR).filter(|p| !p.is_empty()) {
+        let path = std::path::PathBuf::from(path);
+        match std::fs::read(&path)
+            .map_err(|e| format!("cannot be read ({e})"))
+            .and_then(|bytes| usable_pem(&bytes))
+        {
+            Ok(pem) => store = store.with_pem_certificate(pem.into_bytes()),
+            Err(problem) => tracing::error!(
+                var = CA_BUNDLE_VAR,
+                path = %path.display(),
+                problem = %problem,
+                "{CA_BUNDLE_VAR} is not used: set it to a PEM file of the CA certificates to trust for AWS, or unset it"
+            ),
+        }
+    }
     let context = TlsContext::builder()
-        .with_trust_store(store.with_pem_certificate(mozilla_pem().as_bytes()))
+        .with_trust_store(store)
         .build()
         .expect("a TLS context over a trust store never fails to build");
     Builder::new().build_with_connector_fn(move |settings, components| {
@@ -59,21 +69,49 @@ pub fn https_client() -> SharedHttpClient {
     })
 }
 
+const CA_BUNDLE_VAR: &str = "AWS_CA_BUNDLE";
+
+/// The certificates of a PEM file that a trust store can use, as PEM again: the SDK's trust store
+/// panics on one it cannot parse, so only checked ones reach it.
+fn usable_pem(bytes: &[u8]) -> Result<String, String> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut usable = Vec::new();
+    for cert in CertificateDer::pem_slice_iter(bytes) {
+        let cert = cert.map_err(|e| format!("is not PEM ({e})"))?;
+        rustls::RootCertStore::empty()
+            .add(cert.clone())
+            .map_err(|e| format!("holds a certificate that cannot be a CA ({e})"))?;
+        usable.push(cert);
+    }
+    if usable.is_empty() {
+        return Err("holds no certificate".into());
+    }
+    Ok(pem_of(usable.iter().map(|c| c.as_ref())))
+}
+
+fn pem_of<'a>(ders: impl Iterator<Item = &'a [u8]>) -> String {
+    let mut pem = String::new();
+    for der in ders {
+        pem.push_str("-----BEGIN CERTIFICATE-----\n");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+    }
+    pem
+}
+
 /// The compiled-in roots as PEM, the only form the SDK's trust store takes.
 fn mozilla_pem() -> &'static str {
     static PEM: OnceLock<String> = OnceLock::new();
     PEM.get_or_init(|| {
-        let mut pem = String::new();
-        for cert in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-            pem.push_str("-----BEGIN CERTIFICATE-----\n");
-            let b64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
-            for line in b64.as_bytes().chunks(64) {
-                pem.push_str(std::str::from_utf8(line).unwrap_or_default());
-                pem.push('\n');
-            }
-            pem.push_str("-----END CERTIFICATE-----\n");
-        }
-        pem
+        pem_of(
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .map(|c| c.as_ref()),
+        )
     })
 }
 
@@ -114,6 +152,25 @@ mod tests {
                 "{name} is missing from the compiled-in roots"
             );
         }
+    }
+
+    #[test]
+    fn an_extra_bundle_is_checked_before_the_sdk_sees_it() {
+        let one = pem_of(
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS[..1]
+                .iter()
+                .map(|c| c.as_ref()),
+        );
+        assert_eq!(usable_pem(one.as_bytes()).unwrap(), one);
+        assert_eq!(usable_pem(b"").unwrap_err(), "holds no certificate");
+        assert_eq!(
+            usable_pem(b"not a certificate at all").unwrap_err(),
+            "holds no certificate"
+        );
+        let broken = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert!(usable_pem(broken.as_bytes())
+            .unwrap_err()
+            .starts_with("holds a certificate that cannot be a CA"));
     }
 
     fn rustls_pemfile_certs(pem: &str) -> Vec<rustls::pki_types::CertificateDer<'static>> {

@@ -26,7 +26,9 @@ fn lambda_env(cmd: &mut Command, api: &RuntimeApi, name: &str) {
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench");
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("TZ", ":UTC")
+        .env("LANG", "en_US.UTF-8");
 }
 
 /// Queues `event`, starts `program args` with `env` and Lambda's variables alone, and waits for

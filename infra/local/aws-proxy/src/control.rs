@@ -143,7 +143,7 @@ async fn clear_calls(State(state): State<Shared>) -> StatusCode {
 }
 
 async fn reset(State(state): State<Shared>) -> StatusCode {
-    *lock(&state) = Book::default();
+    lock(&state).reset(std::time::Instant::now());
     StatusCode::NO_CONTENT
 }
 

@@ -405,6 +405,17 @@ impl Book {
         out
     }
 
+    /// Everything back to the start, but requests still at moto finish later: their stretch is
+    /// kept, only the count restarts.
+    pub fn reset(&mut self, now: Instant) {
+        let mut busy = std::mem::take(&mut self.busy);
+        busy.clear(now);
+        *self = Book {
+            busy,
+            ..Book::default()
+        };
+    }
+
     pub fn clear_calls(&mut self) {
         self.calls.clear();
         self.busy.clear(Instant::now());

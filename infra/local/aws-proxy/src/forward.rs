@@ -27,6 +27,15 @@ pub struct Upstream {
     pub client: reqwest::Client,
 }
 
+/// One request at moto, for the proxy's busy time: finished when dropped, however the wait ends.
+struct AtMoto(Shared);
+
+impl Drop for AtMoto {
+    fn drop(&mut self) {
+        lock(&self.0).busy.finished(Instant::now());
+    }
+}
+
 pub async fn forward(
     State(state): State<Shared>,
     Extension(upstream): Extension<Upstream>,
@@ -67,13 +76,13 @@ pub async fn forward(
     }
     let started = Instant::now();
     lock(&state).busy.started(started);
+    // A client that hangs up drops this future at the await: the guard still closes the stretch.
+    let at_moto = AtMoto(state.clone());
     let answer = pass_on(&upstream, method, &uri, &headers, body).await;
-    let mut book = lock(&state);
-    book.busy.finished(Instant::now());
+    drop(at_moto);
     if let Some(request) = &request {
-        book.add_upstream(request, started.elapsed());
+        lock(&state).add_upstream(request, started.elapsed());
     }
-    drop(book);
     answer
 }
 
