@@ -12,6 +12,12 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext,
 use aws_smithy_http_client::{Builder, ConnectorBuilder};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use base64::Engine as _;
+use rustls::pki_types::CertificateDer;
+
+mod ca_bundle;
+mod proxy;
+
+pub use ca_bundle::{extra_cas, read_ca_bundle};
 
 /// Loads the shared SDK configuration once, at cold start.
 pub async fn load() -> SdkConfig {
@@ -28,29 +34,23 @@ pub async fn load_for_people() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
-/// The SDK's default HTTPS client (rustls with aws-lc, proxies from the environment), trusting the
-/// Mozilla roots compiled in rather than the system store. AWS endpoints chain to Amazon Trust
-/// Services, which Mozilla's store holds; the system store's reading (its bundle file and then every
-/// file of its certificate directory) was most of a cold start's own time (`make bench`, #22).
-/// Health checks and PostgreSQL keep the system store (`tls::system_roots`). `AWS_CA_BUNDLE`, as
-/// the AWS CLI reads it, adds a CA (a proxy that re-signs TLS); one that cannot be used is logged
-/// at cold start, naming the variable, and the compiled-in roots are used alone.
+/// The SDK's default HTTPS client (rustls with aws-lc), trusting the Mozilla roots compiled in
+/// rather than the system store, and the CAs of `AWS_CA_BUNDLE` (read once; see [`extra_cas`]).
+/// AWS endpoints chain to Amazon Trust Services, which Mozilla's store holds; the system store's
+/// reading (its bundle file and then every file of its certificate directory) was most of a cold
+/// start's own time (`make bench`, #22). Health checks and PostgreSQL keep the system store
+/// (`tls::system_roots`). Proxies come from the environment, as for the AWS CLI; the one in use is
+/// logged at cold start.
 pub fn https_client() -> SharedHttpClient {
+    proxy::log(&|name| std::env::var(name).ok());
+    https_client_trusting(extra_cas())
+}
+
+/// [`https_client`] with `extra` trusted as well as the compiled-in roots.
+pub fn https_client_trusting(extra: &[CertificateDer<'static>]) -> SharedHttpClient {
     let mut store = TrustStore::empty().with_pem_certificate(mozilla_pem().as_bytes());
-    if let Some(path) = std::env::var_os(CA_BUNDLE_VAR).filter(|p| !p.is_empty()) {
-        let path = std::path::PathBuf::from(path);
-        match std::fs::read(&path)
-            .map_err(|e| format!("cannot be read ({e})"))
-            .and_then(|bytes| usable_pem(&bytes))
-        {
-            Ok(pem) => store = store.with_pem_certificate(pem.into_bytes()),
-            Err(problem) => tracing::error!(
-                var = CA_BUNDLE_VAR,
-                path = %path.display(),
-                problem = %problem,
-                "{CA_BUNDLE_VAR} is not used: set it to a PEM file of the CA certificates to trust for AWS, or unset it"
-            ),
-        }
+    if !extra.is_empty() {
+        store = store.with_pem_certificate(pem_of(extra.iter().map(|c| c.as_ref())).into_bytes());
     }
     let context = TlsContext::builder()
         .with_trust_store(store)
@@ -69,27 +69,7 @@ pub fn https_client() -> SharedHttpClient {
     })
 }
 
-const CA_BUNDLE_VAR: &str = "AWS_CA_BUNDLE";
-
-/// The certificates of a PEM file that a trust store can use, as PEM again: the SDK's trust store
-/// panics on one it cannot parse, so only checked ones reach it.
-fn usable_pem(bytes: &[u8]) -> Result<String, String> {
-    use rustls::pki_types::{pem::PemObject, CertificateDer};
-    let mut usable = Vec::new();
-    for cert in CertificateDer::pem_slice_iter(bytes) {
-        let cert = cert.map_err(|e| format!("is not PEM ({e})"))?;
-        rustls::RootCertStore::empty()
-            .add(cert.clone())
-            .map_err(|e| format!("holds a certificate that cannot be a CA ({e})"))?;
-        usable.push(cert);
-    }
-    if usable.is_empty() {
-        return Err("holds no certificate".into());
-    }
-    Ok(pem_of(usable.iter().map(|c| c.as_ref())))
-}
-
-fn pem_of<'a>(ders: impl Iterator<Item = &'a [u8]>) -> String {
+pub(crate) fn pem_of<'a>(ders: impl Iterator<Item = &'a [u8]>) -> String {
     let mut pem = String::new();
     for der in ders {
         pem.push_str("-----BEGIN CERTIFICATE-----\n");
@@ -152,25 +132,6 @@ mod tests {
                 "{name} is missing from the compiled-in roots"
             );
         }
-    }
-
-    #[test]
-    fn an_extra_bundle_is_checked_before_the_sdk_sees_it() {
-        let one = pem_of(
-            webpki_root_certs::TLS_SERVER_ROOT_CERTS[..1]
-                .iter()
-                .map(|c| c.as_ref()),
-        );
-        assert_eq!(usable_pem(one.as_bytes()).unwrap(), one);
-        assert_eq!(usable_pem(b"").unwrap_err(), "holds no certificate");
-        assert_eq!(
-            usable_pem(b"not a certificate at all").unwrap_err(),
-            "holds no certificate"
-        );
-        let broken = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
-        assert!(usable_pem(broken.as_bytes())
-            .unwrap_err()
-            .starts_with("holds a certificate that cannot be a CA"));
     }
 
     fn rustls_pemfile_certs(pem: &str) -> Vec<rustls::pki_types::CertificateDer<'static>> {

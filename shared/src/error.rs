@@ -165,7 +165,20 @@ where
         }
         return text;
     }
-    aws_smithy_types::error::display::DisplayErrorContext(error).to_string()
+    with_tls_hint(aws_smithy_types::error::display::DisplayErrorContext(error).to_string())
+}
+
+/// A certificate the client does not trust is a deployment's fix, not AWS's: say which one.
+fn with_tls_hint(text: String) -> String {
+    const UNTRUSTED: &[&str] = &["invalid peer certificate", "UnknownIssuer"];
+    if !UNTRUSTED.iter().any(|mark| text.contains(mark)) {
+        return text;
+    }
+    format!(
+        "{text} (the AWS endpoint's certificate is not trusted: the functions trust the Mozilla roots \
+         compiled in and AWS_CA_BUNDLE, not the system store or SSL_CERT_FILE; behind a proxy that \
+         re-signs TLS, set AWS_CA_BUNDLE to a PEM file of its CA: docs/deploy.md, \"TLS to AWS\")"
+    )
 }
 
 /// An error and every cause under it on one line (`a: b: c`): client errors often say only
@@ -191,6 +204,15 @@ mod tests {
     #[derive(Debug, thiserror::Error)]
     #[error("outer")]
     struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn an_untrusted_certificate_says_where_trust_comes_from() {
+        let hinted =
+            with_tls_hint("dispatch failure: io error: invalid peer certificate: UnknownIssuer".into());
+        assert!(hinted.contains("set AWS_CA_BUNDLE"), "{hinted}");
+        let plain = "dispatch failure: io error: Connection refused (os error 111)";
+        assert_eq!(with_tls_hint(plain.into()), plain);
+    }
 
     #[test]
     fn chains_put_every_cause_on_one_line() {

@@ -53,7 +53,8 @@ impl ServerCertVerifier for SignaturesOnly {
 /// bundle file alone, or its certificate directory where there is no bundle. The directory holds
 /// the bundle's roots again, one file each, and reading both cost ~4 ms of every cold start
 /// (`make bench`, #22). A CA copied into the directory without `update-ca-certificates` is not in
-/// the bundle: name it in `HEALTH_CA_BUNDLE`/`PG_CA_BUNDLE` (Lambda's own store is read-only).
+/// the bundle: name it in `HEALTH_CA_BUNDLE` (added to these) or `PG_CA_BUNDLE` (then the only CAs
+/// trusted); Lambda's own store is read-only.
 /// A certificate the store cannot use is left out, not fatal to the others.
 pub fn system_roots() -> Vec<CertificateDer<'static>> {
     let set = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());

@@ -85,13 +85,9 @@ pub struct PagerDutyHttp {
 
 impl PagerDutyHttp {
     pub fn new(url: impl Into<String>, request_timeout: Duration, max_attempts: u32) -> Self {
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("ops-lambdas-alarm-forwarder/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(request_timeout)
-            .build()
-            .unwrap_or_default();
+        let extra = ops_shared::aws::extra_cas().iter().map(|c| c.as_ref());
         Self {
-            client,
+            client: client(request_timeout, extra),
             url: url.into(),
             request_timeout,
             max_attempts: max_attempts.max(1),
@@ -121,6 +117,31 @@ impl PagerDutyHttp {
             retry_after,
         })
     }
+}
+
+/// The HTTPS client for PagerDuty: the Mozilla roots compiled into reqwest, and `extra` (the CAs
+/// of `AWS_CA_BUNDLE`: a proxy that re-signs TLS re-signs this traffic too, and a page it cannot
+/// deliver is the worst way to find out).
+pub fn client<'a>(request_timeout: Duration, extra: impl IntoIterator<Item = &'a [u8]>) -> reqwest::Client {
+    let base = || {
+        reqwest::Client::builder()
+            .user_agent(concat!("ops-lambdas-alarm-forwarder/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(request_timeout)
+    };
+    let mut builder = base();
+    for der in extra {
+        // Checked by ops_shared::aws::extra_cas already.
+        if let Ok(cert) = reqwest::Certificate::from_der(der) {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().unwrap_or_else(|e| {
+        tracing::error!(
+            error = %ops_shared::error::chain(&e),
+            "the PagerDuty client cannot trust AWS_CA_BUNDLE's CAs; it trusts the compiled-in roots alone"
+        );
+        base().build().unwrap_or_default()
+    })
 }
 
 struct Answer {

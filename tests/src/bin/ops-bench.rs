@@ -86,7 +86,7 @@ fn event_file(path: &str) -> Value {
 
 impl Bench {
     fn base_env(&self) -> Vec<(String, String)> {
-        let mut env: Vec<(String, String)> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PATH", "HOME"]
+        let mut env: Vec<(String, String)> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PATH"]
             .iter()
             .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
             .collect();
