@@ -168,10 +168,11 @@ where
     with_tls_hint(aws_smithy_types::error::display::DisplayErrorContext(error).to_string())
 }
 
-/// A certificate the client does not trust is a deployment's fix, not AWS's: say which one.
+/// A certificate signed by a CA the client does not know (rustls' `UnknownIssuer`: a proxy that
+/// re-signs TLS) is a deployment's fix, not AWS's: say which one. Other certificate errors (a name
+/// that does not match, an expired certificate) have other causes and get no hint.
 fn with_tls_hint(text: String) -> String {
-    const UNTRUSTED: &[&str] = &["invalid peer certificate", "UnknownIssuer"];
-    if !UNTRUSTED.iter().any(|mark| text.contains(mark)) {
+    if !text.contains("UnknownIssuer") {
         return text;
     }
     format!(
@@ -210,8 +211,13 @@ mod tests {
         let hinted =
             with_tls_hint("dispatch failure: io error: invalid peer certificate: UnknownIssuer".into());
         assert!(hinted.contains("set AWS_CA_BUNDLE"), "{hinted}");
-        let plain = "dispatch failure: io error: Connection refused (os error 111)";
-        assert_eq!(with_tls_hint(plain.into()), plain);
+        for other in [
+            "dispatch failure: io error: Connection refused (os error 111)",
+            "dispatch failure: io error: invalid peer certificate: certificate not valid for name \"a.b.s3.amazonaws.com\"",
+            "dispatch failure: io error: invalid peer certificate: certificate expired",
+        ] {
+            assert_eq!(with_tls_hint(other.into()), other);
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Every test that needs the stack calls [`Stack::get`], which fails the test with instructions when
 //! the stack is not running: a missing stack is a failure, never a silent skip.
 
+pub mod aws_tls;
 pub mod bench;
 pub mod faults;
 pub mod fresh;

@@ -23,12 +23,12 @@ pub fn extra_cas() -> &'static [CertificateDer<'static>] {
 /// The usable CAs of a PEM file, saying at error level when there are none (every AWS request
 /// through a re-signing proxy will fail) and at warning level which ones were left out.
 pub fn read_ca_bundle(path: &Path) -> Vec<CertificateDer<'static>> {
-    let checked = match std::fs::read(path) {
+    let checked = match read_bounded(path) {
         Ok(bytes) => usable_certs(&bytes),
-        Err(e) => Checked {
+        Err(problem) => Checked {
             certs: Vec::new(),
             unusable: 0,
-            first_problem: Some(format!("cannot be read ({e})")),
+            first_problem: Some(problem),
         },
     };
     if checked.certs.is_empty() {
@@ -51,6 +51,27 @@ pub fn read_ca_bundle(path: &Path) -> Vec<CertificateDer<'static>> {
         );
     }
     checked.certs
+}
+
+/// Far above any real bundle (the whole Mozilla store is about 200 KiB as PEM).
+const MAX_BUNDLE_BYTES: u64 = 4 << 20;
+
+/// The file's bytes, if it is a regular file of a bundle's size: a device would be read until
+/// memory runs out, and a FIFO would hold the cold start until Lambda's init timeout.
+fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot be read ({e})"))?;
+    if !meta.is_file() {
+        return Err("is not a regular file".into());
+    }
+    if meta.len() > MAX_BUNDLE_BYTES {
+        return Err(format!("is larger than {} MiB", MAX_BUNDLE_BYTES >> 20));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_BUNDLE_BYTES).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot be read ({e})"))?;
+    Ok(bytes)
 }
 
 struct Checked {
@@ -127,5 +148,10 @@ mod tests {
     #[test]
     fn an_unreadable_bundle_trusts_nothing_extra() {
         assert!(read_ca_bundle(Path::new("/nonexistent/ops-lambdas-ca.pem")).is_empty());
+        assert_eq!(
+            read_bounded(Path::new("/dev/zero")).unwrap_err(),
+            "is not a regular file"
+        );
+        assert_eq!(read_bounded(Path::new("/")).unwrap_err(), "is not a regular file");
     }
 }

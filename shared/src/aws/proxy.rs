@@ -1,100 +1,209 @@
 //! The proxy the AWS clients take from the environment, said at cold start.
 
-/// Logs the proxy AWS requests over HTTPS go through, as the connector reads it (`HTTPS_PROXY`
-/// or `https_proxy`, else `ALL_PROXY` or `all_proxy`; `NO_PROXY` exempts hosts): a proxy sends
-/// AWS traffic around VPC endpoints unless `NO_PROXY` names them, and a value the connector
-/// cannot use is ignored by it without a word. Scheme, host and port only: the URL can carry a
-/// password.
+use hyper_util::client::proxy::matcher::Matcher;
+
+/// Logs where the connector sends an AWS request over HTTPS, told by the matcher it builds from
+/// the same variables (`HTTPS_PROXY` or `https_proxy`, else `ALL_PROXY` or `all_proxy`; `NO_PROXY`
+/// exempts hosts): a proxy sends AWS traffic around VPC endpoints unless `NO_PROXY` names them, and
+/// a value the connector cannot use fails or is ignored without a word from it. Scheme, host and
+/// port only: the URL can carry a password.
 pub(super) fn log(var: &dyn Fn(&str) -> Option<String>) {
-    match https_proxy(var) {
-        None => {}
-        Some(Ok((name, proxy))) => tracing::info!(
+    match route(var) {
+        Route::Direct => {}
+        Route::Proxy { var: name, proxy } => tracing::info!(
             var = name,
             proxy = %proxy,
-            no_proxy = var("NO_PROXY").or_else(|| var("no_proxy")).unwrap_or_default(),
+            no_proxy = %first(var, NO_PROXY).map(|(_, v)| v).unwrap_or_default(),
             "AWS requests go through a proxy; NO_PROXY lists the hosts (VPC endpoints) that do not"
         ),
-        Some(Err(name)) => tracing::warn!(
-            var = name,
-            "{name} is not a proxy URL the AWS clients can use (scheme://host:port), so they ignore it and connect directly"
-        ),
+        Route::Unusable { var: name, why } => tracing::warn!(var = name, "{name} {why}"),
     }
 }
 
-/// Which variable sets the HTTPS proxy and the proxy it names without credentials, or the name of
-/// a variable that is set but cannot be used; `None` when no proxy applies.
-fn https_proxy(var: &dyn Fn(&str) -> Option<String>) -> Option<Result<(&'static str, String), &'static str>> {
-    let first = |names: [&'static str; 2]| {
-        names
-            .into_iter()
-            .find_map(|n| var(n).map(|v| (n, v)))
-            .filter(|(_, v)| !v.trim().is_empty())
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    Direct,
+    Proxy { var: &'static str, proxy: String },
+    Unusable { var: &'static str, why: &'static str },
+}
+
+const NO_PROXY: [&str; 2] = ["NO_PROXY", "no_proxy"];
+
+const IGNORED: &str =
+    "is not a proxy URL the AWS clients can use (http://host:port), so they ignore it and connect directly";
+const SOCKS: &str =
+    "names a SOCKS proxy, which the AWS clients cannot use: every AWS request through it fails; name an HTTP proxy";
+const UNENCODED: &str = "holds an '@' after its host (a '/', '?' or '#' in the user or password must be \
+     percent-encoded): AWS requests go to the wrong host and fail; the value is not shown";
+
+fn first(var: &dyn Fn(&str) -> Option<String>, names: [&'static str; 2]) -> Option<(&'static str, String)> {
+    names.into_iter().find_map(|n| var(n).map(|v| (n, v)))
+}
+
+fn route(var: &dyn Fn(&str) -> Option<String>) -> Route {
+    // hyper-util turns every proxy off under CGI (the httpoxy attack).
+    if var("REQUEST_METHOD").is_some() {
+        return Route::Direct;
+    }
+    let region = var("AWS_REGION").unwrap_or_else(|| "us-east-1".into());
+    let Ok(aws) = format!("https://sts.{region}.amazonaws.com/").parse::<http::Uri>() else {
+        return Route::Direct;
     };
-    let mut unusable = None;
+    let no_proxy = first(var, NO_PROXY).map(|(_, v)| v).unwrap_or_default();
+    let mut unusable = Route::Direct;
     for names in [["HTTPS_PROXY", "https_proxy"], ["ALL_PROXY", "all_proxy"]] {
-        let Some((name, value)) = first(names) else {
+        // The first of the pair that is set is the one read, even when empty.
+        let Some((name, value)) = first(var, names).filter(|(_, v)| !v.is_empty()) else {
             continue;
         };
-        match proxy_without_credentials(value.trim()) {
-            Some(proxy) => return Some(Ok((name, proxy))),
-            None => unusable = unusable.or(Some(name)),
+        let Some(intercept) = Matcher::builder().https(value.as_str()).build().intercept(&aws) else {
+            if unusable == Route::Direct {
+                unusable = Route::Unusable {
+                    var: name,
+                    why: IGNORED,
+                };
+            }
+            continue;
+        };
+        let exempt = Matcher::builder()
+            .https(value.as_str())
+            .no(no_proxy.as_str())
+            .build()
+            .intercept(&aws)
+            .is_none();
+        if exempt {
+            return Route::Direct;
         }
+        let proxy = intercept.uri();
+        let raw_authority = value
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.authority().cloned());
+        if value.contains('@') && !raw_authority.is_some_and(|a| a.as_str().contains('@')) {
+            return Route::Unusable {
+                var: name,
+                why: UNENCODED,
+            };
+        }
+        if proxy.scheme_str().is_some_and(|s| s.starts_with("socks")) {
+            return Route::Unusable {
+                var: name,
+                why: SOCKS,
+            };
+        }
+        let host_port = proxy.authority().map(|a| a.as_str()).unwrap_or_default();
+        return Route::Proxy {
+            var: name,
+            proxy: format!("{}://{host_port}", proxy.scheme_str().unwrap_or("http")),
+        };
     }
-    unusable.map(Err)
-}
-
-fn proxy_without_credentials(value: &str) -> Option<String> {
-    let uri: http::Uri = value.parse().ok()?;
-    let scheme = uri.scheme_str().unwrap_or("http");
-    if !matches!(
-        scheme,
-        "http" | "https" | "socks4" | "socks4a" | "socks5" | "socks5h"
-    ) {
-        return None;
-    }
-    let authority = uri.authority()?.as_str();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
-    (!host_port.is_empty()).then(|| format!("{scheme}://{host_port}"))
+    unusable
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    fn proxy(var: &'static str, proxy: &str) -> Route {
+        Route::Proxy {
+            var,
+            proxy: proxy.to_string(),
+        }
+    }
+
     #[test]
     fn the_proxy_in_use_is_named_without_its_credentials() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
-        };
-        assert_eq!(https_proxy(&env(&[])), None);
+        assert_eq!(route(&env(&[])), Route::Direct);
         assert_eq!(
-            https_proxy(&env(&[("HTTP_PROXY", "http://p:1")])),
-            None,
+            route(&env(&[("HTTP_PROXY", "http://p:1")])),
+            Route::Direct,
             "AWS is HTTPS"
         );
         assert_eq!(
-            https_proxy(&env(&[("HTTPS_PROXY", "http://user:s3cret@proxy.corp:3128")])),
-            Some(Ok(("HTTPS_PROXY", "http://proxy.corp:3128".to_string())))
+            route(&env(&[("HTTPS_PROXY", "http://user:s3cret@proxy.corp:3128")])),
+            proxy("HTTPS_PROXY", "http://proxy.corp:3128")
         );
         assert_eq!(
-            https_proxy(&env(&[
+            route(&env(&[
                 ("https_proxy", "proxy.corp:3128"),
                 ("ALL_PROXY", "http://all:1")
             ])),
-            Some(Ok(("https_proxy", "http://proxy.corp:3128".to_string())))
+            proxy("https_proxy", "http://proxy.corp:3128")
         );
         assert_eq!(
-            https_proxy(&env(&[
-                ("HTTPS_PROXY", "not a url"),
-                ("all_proxy", "socks5://s:1080")
+            route(&env(&[
+                ("HTTPS_PROXY", ""),
+                ("https_proxy", "http://lower:1"),
+                ("ALL_PROXY", "http://all:1")
             ])),
-            Some(Ok(("all_proxy", "socks5://s:1080".to_string()))),
+            proxy("ALL_PROXY", "http://all:1"),
+            "an empty HTTPS_PROXY is read, and falls back to ALL_PROXY as the connector does"
+        );
+    }
+
+    #[test]
+    fn a_value_the_connector_cannot_use_is_said_without_showing_it() {
+        let unusable = |var, why| Route::Unusable { var, why };
+        assert_eq!(
+            route(&env(&[
+                ("HTTPS_PROXY", "not a url"),
+                ("all_proxy", "http://all:1")
+            ])),
+            proxy("all_proxy", "http://all:1"),
             "the connector falls back to ALL_PROXY too"
         );
         assert_eq!(
-            https_proxy(&env(&[("HTTPS_PROXY", "ftp://proxy.corp:21")])),
-            Some(Err("HTTPS_PROXY"))
+            route(&env(&[("HTTPS_PROXY", "ftp://proxy.corp:21")])),
+            unusable("HTTPS_PROXY", IGNORED)
         );
-        assert_eq!(https_proxy(&env(&[("HTTPS_PROXY", "  ")])), None);
+        assert_eq!(
+            route(&env(&[("HTTPS_PROXY", " http://p:1")])),
+            unusable("HTTPS_PROXY", IGNORED)
+        );
+        assert_eq!(
+            route(&env(&[("HTTPS_PROXY", "socks5://s:1080")])),
+            unusable("HTTPS_PROXY", SOCKS)
+        );
+        let leaky = route(&env(&[("HTTPS_PROXY", "http://user:12/ss@proxy.corp:3128")]));
+        assert_eq!(leaky, unusable("HTTPS_PROXY", UNENCODED));
+        let said = format!("{leaky:?}");
+        assert!(
+            !said.contains("user:12") && !said.contains("proxy.corp"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn no_proxy_and_cgi_send_aws_direct_as_the_connector_does() {
+        assert_eq!(
+            route(&env(&[
+                ("HTTPS_PROXY", "http://p:1"),
+                ("NO_PROXY", ".amazonaws.com")
+            ])),
+            Route::Direct
+        );
+        assert_eq!(
+            route(&env(&[
+                ("HTTPS_PROXY", "http://p:1"),
+                ("no_proxy", "sts.eu-west-1.amazonaws.com"),
+                ("AWS_REGION", "eu-west-1")
+            ])),
+            Route::Direct
+        );
+        assert_eq!(
+            route(&env(&[
+                ("HTTPS_PROXY", "http://p:1"),
+                ("NO_PROXY", "example.com")
+            ])),
+            proxy("HTTPS_PROXY", "http://p:1")
+        );
+        assert_eq!(
+            route(&env(&[("HTTPS_PROXY", "http://p:1"), ("REQUEST_METHOD", "GET")])),
+            Route::Direct
+        );
     }
 }
