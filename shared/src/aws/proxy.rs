@@ -2,11 +2,11 @@
 
 use hyper_util::client::proxy::matcher::Matcher;
 
-/// Logs where the connector sends an AWS request over HTTPS, told by the matcher it builds from
-/// the same variables (`HTTPS_PROXY` or `https_proxy`, else `ALL_PROXY` or `all_proxy`; `NO_PROXY`
-/// exempts hosts): a proxy sends AWS traffic around VPC endpoints unless `NO_PROXY` names them, and
-/// a value the connector cannot use fails or is ignored without a word from it. Scheme, host and
-/// port only: the URL can carry a password.
+/// Logs the proxy the connector sends AWS requests over HTTPS to, told by the matcher it builds
+/// from the same variables (`HTTPS_PROXY` or `https_proxy`, else `ALL_PROXY` or `all_proxy`), with
+/// `NO_PROXY` as it is: a proxy sends AWS traffic around VPC endpoints unless `NO_PROXY` names every
+/// one (which one host cannot tell), and a value the connector cannot use fails or is ignored
+/// without a word from it. Scheme, host and port only: the URL can carry a password.
 pub(super) fn log(var: &dyn Fn(&str) -> Option<String>) {
     match route(var) {
         Route::Direct => {}
@@ -14,7 +14,7 @@ pub(super) fn log(var: &dyn Fn(&str) -> Option<String>) {
             var = name,
             proxy = %proxy,
             no_proxy = %first(var, NO_PROXY).map(|(_, v)| v).unwrap_or_default(),
-            "AWS requests go through a proxy; NO_PROXY lists the hosts (VPC endpoints) that do not"
+            "AWS requests go through a proxy unless NO_PROXY names their hosts (VPC endpoints)"
         ),
         Route::Unusable { var: name, why } => tracing::warn!(var = name, "{name} {why}"),
     }
@@ -33,8 +33,9 @@ const IGNORED: &str =
     "is not a proxy URL the AWS clients can use (http://host:port), so they ignore it and connect directly";
 const SOCKS: &str =
     "names a SOCKS proxy, which the AWS clients cannot use: every AWS request through it fails; name an HTTP proxy";
-const UNENCODED: &str = "holds an '@' after its host (a '/', '?' or '#' in the user or password must be \
-     percent-encoded): AWS requests go to the wrong host and fail; the value is not shown";
+const UNENCODED: &str =
+    "holds an '@' the proxy URL cannot hold there (an '@', '/', '?' or '#' in the user or \
+     password must be percent-encoded, '@' as %40): AWS requests through it fail; the value is not shown";
 
 fn first(var: &dyn Fn(&str) -> Option<String>, names: [&'static str; 2]) -> Option<(&'static str, String)> {
     names.into_iter().find_map(|n| var(n).map(|v| (n, v)))
@@ -49,7 +50,6 @@ fn route(var: &dyn Fn(&str) -> Option<String>) -> Route {
     let Ok(aws) = format!("https://sts.{region}.amazonaws.com/").parse::<http::Uri>() else {
         return Route::Direct;
     };
-    let no_proxy = first(var, NO_PROXY).map(|(_, v)| v).unwrap_or_default();
     let mut unusable = Route::Direct;
     for names in [["HTTPS_PROXY", "https_proxy"], ["ALL_PROXY", "all_proxy"]] {
         // The first of the pair that is set is the one read, even when empty.
@@ -65,21 +65,17 @@ fn route(var: &dyn Fn(&str) -> Option<String>) -> Route {
             }
             continue;
         };
-        let exempt = Matcher::builder()
-            .https(value.as_str())
-            .no(no_proxy.as_str())
-            .build()
-            .intercept(&aws)
-            .is_none();
-        if exempt {
-            return Route::Direct;
-        }
         let proxy = intercept.uri();
         let raw_authority = value
             .parse::<http::Uri>()
             .ok()
             .and_then(|u| u.authority().cloned());
-        if value.contains('@') && !raw_authority.is_some_and(|a| a.as_str().contains('@')) {
+        // hyper-util splits user info at the first '@' and the URI parser at none or the last, so
+        // any '@' left in what it kept, or one the parser saw after the host, is part of a
+        // password: say so without the value.
+        let raw_has_userinfo = raw_authority.is_some_and(|a| a.as_str().contains('@'));
+        let kept_userinfo = proxy.authority().is_some_and(|a| a.as_str().contains('@'));
+        if kept_userinfo || (value.contains('@') && !raw_has_userinfo) {
             return Route::Unusable {
                 var: name,
                 why: UNENCODED,
@@ -91,10 +87,12 @@ fn route(var: &dyn Fn(&str) -> Option<String>) -> Route {
                 why: SOCKS,
             };
         }
-        let host_port = proxy.authority().map(|a| a.as_str()).unwrap_or_default();
+        // Host and port alone, never the authority's text.
+        let host = proxy.host().unwrap_or_default();
+        let port = proxy.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
         return Route::Proxy {
             var: name,
-            proxy: format!("{}://{host_port}", proxy.scheme_str().unwrap_or("http")),
+            proxy: format!("{}://{host}{port}", proxy.scheme_str().unwrap_or("http")),
         };
     }
     unusable
@@ -178,32 +176,45 @@ mod tests {
     }
 
     #[test]
-    fn no_proxy_and_cgi_send_aws_direct_as_the_connector_does() {
+    fn a_password_with_an_at_sign_is_never_shown() {
+        for value in [
+            "http://alice@corp.com:S3cret@proxy.corp:3128",
+            "http://u:p@ss@proxy.corp:3128",
+            "http://u:p@ss@[::1]:3128",
+        ] {
+            let said = format!("{:?}", route(&env_of(vec![("HTTPS_PROXY", value.to_string())])));
+            assert!(said.contains("Unusable"), "{value}: {said}");
+            assert!(
+                !said.contains("S3cret") && !said.contains("ss@") && !said.contains("proxy.corp"),
+                "{said}"
+            );
+        }
+        assert_eq!(
+            route(&env_of(vec![(
+                "HTTPS_PROXY",
+                "http://alice%40corp.com:S3cret@[::1]:3128".to_string()
+            )])),
+            proxy("HTTPS_PROXY", "http://[::1]:3128")
+        );
+    }
+
+    #[test]
+    fn cgi_sends_aws_direct_and_no_proxy_is_said_beside_the_proxy() {
         assert_eq!(
             route(&env(&[
                 ("HTTPS_PROXY", "http://p:1"),
                 ("NO_PROXY", ".amazonaws.com")
             ])),
-            Route::Direct
-        );
-        assert_eq!(
-            route(&env(&[
-                ("HTTPS_PROXY", "http://p:1"),
-                ("no_proxy", "sts.eu-west-1.amazonaws.com"),
-                ("AWS_REGION", "eu-west-1")
-            ])),
-            Route::Direct
-        );
-        assert_eq!(
-            route(&env(&[
-                ("HTTPS_PROXY", "http://p:1"),
-                ("NO_PROXY", "example.com")
-            ])),
-            proxy("HTTPS_PROXY", "http://p:1")
+            proxy("HTTPS_PROXY", "http://p:1"),
+            "NO_PROXY is logged with it: one host cannot tell whether it names every endpoint"
         );
         assert_eq!(
             route(&env(&[("HTTPS_PROXY", "http://p:1"), ("REQUEST_METHOD", "GET")])),
             Route::Direct
         );
+    }
+
+    fn env_of(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
+        move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
     }
 }
