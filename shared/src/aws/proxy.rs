@@ -70,12 +70,13 @@ fn route(var: &dyn Fn(&str) -> Option<String>) -> Route {
             .parse::<http::Uri>()
             .ok()
             .and_then(|u| u.authority().cloned());
-        // hyper-util splits user info at the first '@' and the URI parser at none or the last, so
-        // any '@' left in what it kept, or one the parser saw after the host, is part of a
-        // password: say so without the value.
-        let raw_has_userinfo = raw_authority.is_some_and(|a| a.as_str().contains('@'));
+        // hyper-util splits user info at the first '@', and the URI parser ends the authority at
+        // the first '/', '?' or '#': an '@' left in what hyper-util kept, or one beyond the
+        // authority, is part of a user name or password; say so without the value.
+        let ats = |text: &str| text.matches('@').count();
+        let outside_authority = ats(&value) != raw_authority.as_ref().map_or(0, |a| ats(a.as_str()));
         let kept_userinfo = proxy.authority().is_some_and(|a| a.as_str().contains('@'));
-        if kept_userinfo || (value.contains('@') && !raw_has_userinfo) {
+        if kept_userinfo || outside_authority {
             return Route::Unusable {
                 var: name,
                 why: UNENCODED,
@@ -181,6 +182,9 @@ mod tests {
             "http://alice@corp.com:S3cret@proxy.corp:3128",
             "http://u:p@ss@proxy.corp:3128",
             "http://u:p@ss@[::1]:3128",
+            "http://u:p@ss/w@proxy.corp:3128",
+            "http://alice@corp.com:31337/x@proxy.corp:3128",
+            "http://alice@corp.com:pw?x@proxy.corp:3128",
         ] {
             let said = format!("{:?}", route(&env_of(vec![("HTTPS_PROXY", value.to_string())])));
             assert!(said.contains("Unusable"), "{value}: {said}");
